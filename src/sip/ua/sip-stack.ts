@@ -1,0 +1,436 @@
+/**
+ * The SIP stack as its users see it: one shared transport set and transaction layer for every
+ * account, the dialogs they own, and the routing of each incoming request to the user or dialog it
+ * belongs to (by dialog id, then Request-URI), never by a socket per user.
+ */
+import type { SipLogger } from '../logger.ts';
+import { silentLogger } from '../logger.ts';
+import {
+  createResponse,
+  formatUri,
+  newTag,
+  parseUri,
+  type NameAddr,
+  type SipRequest,
+  type SipResponse,
+  type SipUri,
+} from '../message/index.ts';
+import {
+  TransactionLayer,
+  TransactionTimeoutError,
+  type ClientTransaction,
+  type ClientTransactionUser,
+  type ServerTransaction,
+  type TimerConfig,
+} from '../transaction/index.ts';
+import {
+  TransportError,
+  TransportSet,
+  type Flow,
+  type ListenSpec,
+  type SendTarget,
+  type TransportProtocol,
+  type TransportSetOptions,
+} from '../transport/index.ts';
+import { dialogKey } from '../dialog/index.ts';
+import { DigestClient, type DigestCredentialsSource } from '../auth/index.ts';
+import { ClosedError, UaError } from './errors.ts';
+import { SipUser, type SipUserOptions } from './sip-user.ts';
+
+/** Methods this stack implements as a user agent (RFC 3261 §8.2.1 answers others with 405 or 501). */
+export const SUPPORTED_METHODS = ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'MESSAGE', 'INFO'] as const;
+/** Methods we know but do not serve as a UA: 405 with Allow rather than 501. */
+const KNOWN_METHODS = new Set([...SUPPORTED_METHODS, 'REGISTER', 'PRACK', 'UPDATE', 'SUBSCRIBE', 'NOTIFY', 'PUBLISH', 'REFER']);
+export const ALLOW = SUPPORTED_METHODS.join(', ');
+
+export interface SipStackOptions {
+  listen: ListenSpec[];
+  timers?: Partial<TimerConfig>;
+  logger?: SipLogger;
+  /**
+   * Every out-of-dialog request is sent here first, with the proxy as a pre-loaded loose route
+   * (RFC 3261 §8.1.2), e.g. `sip:proxy.example.com;transport=tcp`.
+   */
+  outboundProxy?: string;
+  /** User-Agent / Server header value. */
+  userAgent?: string;
+  /** Passed to the transport set (message size limit, keep-alives, TLS client settings, DNS). */
+  transport?: Omit<TransportSetOptions, 'listen' | 'logger'>;
+}
+
+/** Something that owns a dialog and takes the requests and ACKs sent within it. */
+export interface DialogOwner {
+  onDialogRequest(req: SipRequest, tx: ServerTransaction): void;
+  onDialogAck(ack: SipRequest, flow: Flow): void;
+  /** A 2xx that matched no transaction: a retransmission or another fork (RFC 3261 §13.2.2.4). */
+  onStray2xx?(res: SipResponse): void;
+}
+
+export interface RequestOptions {
+  /** Answer 401/407 challenges with these credentials (RFC 3261 §22.2). */
+  credentials?: DigestCredentialsSource;
+  /** Keeps nonce counts across requests; one per user. */
+  digest?: DigestClient;
+  onProvisional?: (res: SipResponse) => void;
+  /** Send here instead of resolving the next hop. */
+  target?: SendTarget;
+}
+
+export class SipStack {
+  readonly transport: TransportSet;
+  readonly transactions: TransactionLayer;
+  readonly logger: SipLogger;
+  readonly userAgent: string;
+  readonly outboundProxy: SipUri | undefined;
+  private readonly users = new Set<SipUser>();
+  private readonly dialogs = new Map<string, DialogOwner>();
+  /** INVITE client sessions by Call-ID, for 2xx that arrive after their transaction ended. */
+  private readonly inviteClients = new Map<string, DialogOwner>();
+  private started = false;
+  private closed = false;
+
+  constructor(opts: SipStackOptions) {
+    this.logger = opts.logger ?? silentLogger;
+    this.userAgent = opts.userAgent ?? 'Portico';
+    this.outboundProxy = opts.outboundProxy ? withLr(parseUri(opts.outboundProxy)) : undefined;
+    this.transport = new TransportSet({ ...opts.transport, listen: opts.listen, logger: this.logger });
+    this.transactions = new TransactionLayer(this.transport, { timers: opts.timers, logger: this.logger });
+    this.transactions.onRequest((req, tx) => this.onRequest(req, tx));
+    this.transactions.onAck((ack, flow) => this.onAck(ack, flow));
+    this.transactions.onStrayResponse((res) => this.onStrayResponse(res));
+  }
+
+  async start(): Promise<void> {
+    if (this.closed) throw new ClosedError('SipStack');
+    if (this.started) return;
+    this.started = true;
+    await this.transport.start();
+  }
+
+  /** Ends every user (un-REGISTER, BYE/CANCEL within a bounded time), then the layers below. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([...this.users].map((u) => u.close()));
+    await this.transactions.close();
+    await this.transport.close();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  get timers(): TimerConfig {
+    return this.transactions.timerConfig;
+  }
+
+  /** A user (account): an AOR with credentials and a Contact of its own on the shared transports. */
+  createUser(opts: SipUserOptions): SipUser {
+    if (this.closed) throw new ClosedError('SipStack');
+    const user = new SipUser(this, opts);
+    this.users.add(user);
+    return user;
+  }
+
+  /** @internal */
+  forgetUser(user: SipUser): void {
+    this.users.delete(user);
+  }
+
+  /** @internal */
+  addDialog(key: string, owner: DialogOwner): void {
+    this.dialogs.set(key, owner);
+  }
+
+  /** @internal */
+  removeDialog(key: string): void {
+    this.dialogs.delete(key);
+  }
+
+  /** @internal */
+  addInviteClient(callId: string, owner: DialogOwner): void {
+    this.inviteClients.set(callId, owner);
+  }
+
+  /** @internal */
+  removeInviteClient(callId: string): void {
+    this.inviteClients.delete(callId);
+  }
+
+  get dialogCount(): number {
+    return this.dialogs.size;
+  }
+
+  /** The transport a request to `uri` will use, before DNS: `;transport=`, sips: → TLS, else UDP. */
+  protocolFor(uri: SipUri): TransportProtocol {
+    const t = uri.params.get('transport');
+    if (t) {
+      const p = t.toLowerCase();
+      if (p === 'udp' || p === 'tcp' || p === 'tls' || p === 'ws' || p === 'wss') return p;
+    }
+    return uri.scheme === 'sips' ? 'tls' : 'udp';
+  }
+
+  /** Our Contact for `user` on `protocol` (RFC 3261 §8.1.1.8): the bound address of that transport. */
+  contactFor(contactUser: string, protocol: TransportProtocol): NameAddr {
+    const local = this.transport.local(protocol) ?? this.transport.local('udp') ?? this.transport.local('tcp');
+    if (!local) throw new UaError('SIP_ERR_UA_NO_ROUTE', `no ${protocol} transport is listening`);
+    const params = new Map<string, string | null>();
+    if (protocol !== 'udp') params.set('transport', protocol);
+    const uri: SipUri = {
+      scheme: protocol === 'tls' || protocol === 'wss' ? 'sips' : 'sip',
+      user: contactUser,
+      host: local.host.includes(':') && !local.host.startsWith('[') ? `[${local.host}]` : local.host,
+      port: local.port,
+      params,
+      headers: new Map(),
+    };
+    return { uri, params: new Map() };
+  }
+
+  /**
+   * The first target for an out-of-dialog request (pre-loading the outbound proxy route) or an
+   * in-dialog one (its route set is already in Route): the top Route, else the Request-URI,
+   * resolved per RFC 3263.
+   */
+  async targetsFor(req: SipRequest): Promise<SendTarget[]> {
+    const route = req.routes()[0];
+    const next = route ? route.uri : req.uri;
+    const targets = await this.transport.resolve(next);
+    if (targets.length === 0) throw new UaError('SIP_ERR_UA_NO_ROUTE', `no address for ${formatUri(next)}`);
+    return targets;
+  }
+
+  /** Adds the outbound proxy as a loose route to an out-of-dialog request that has no Route yet. */
+  preloadRoute(req: SipRequest): void {
+    if (this.outboundProxy && !req.headers.has('Route')) req.headers.prepend('Route', `<${formatUri(this.outboundProxy)}>`);
+  }
+
+  /** Adds the headers every request we originate carries. */
+  decorate(req: SipRequest): void {
+    if (!req.headers.has('Max-Forwards')) req.headers.set('Max-Forwards', '70');
+    if (!req.headers.has('User-Agent')) req.headers.set('User-Agent', this.userAgent);
+  }
+
+  /**
+   * Sends a non-INVITE request and resolves with its final response, answering one round of
+   * 401/407 challenges when credentials are given and failing over to the next resolved target
+   * on a transport error (RFC 3263 §4.3). Rejects with `TransactionTimeoutError` (treat as 408)
+   * or `TransportError` (treat as 503).
+   */
+  async request(req: SipRequest, opts: RequestOptions = {}): Promise<SipResponse> {
+    if (this.closed) throw new ClosedError('SipStack');
+    this.decorate(req);
+    let current = req;
+    for (let round = 0; ; round++) {
+      const res = await this.requestOnce(current, opts);
+      if ((res.status === 401 || res.status === 407) && opts.credentials && round < 2) {
+        const digest = opts.digest ?? new DigestClient();
+        const retry = digest.authorize(current, res, opts.credentials);
+        if (retry) {
+          current = retry;
+          continue;
+        }
+      }
+      return res;
+    }
+  }
+
+  private async requestOnce(req: SipRequest, opts: RequestOptions): Promise<SipResponse> {
+    const targets = opts.target ? [opts.target] : await this.targetsFor(req);
+    let lastError: unknown;
+    for (const target of targets) {
+      try {
+        return await this.transact(req.headers.has('Via') ? req.clone() : req, target, opts.onProvisional);
+      } catch (err) {
+        lastError = err;
+        if (!(err instanceof TransportError)) throw err;
+        // Try the next address; a fresh copy without the Via of the failed attempt.
+        req = req.clone();
+        req.headers.delete('Via');
+      }
+    }
+    throw lastError;
+  }
+
+  private transact(req: SipRequest, target: SendTarget, onProvisional?: (res: SipResponse) => void): Promise<SipResponse> {
+    return new Promise((resolve, reject) => {
+      const user: ClientTransactionUser = {
+        onResponse: (res) => {
+          if (res.status < 200) onProvisional?.(res);
+          else resolve(res);
+        },
+        onTimeout: (_tx, err) => reject(err),
+        onTransportError: (err) => reject(err),
+      };
+      this.transactions.sendRequest(req, target, user);
+    });
+  }
+
+  /** Starts an INVITE client transaction; the caller handles every response (see `OutgoingCall`). */
+  sendInvite(req: SipRequest, target: SendTarget, user: ClientTransactionUser): ClientTransaction {
+    if (this.closed) throw new ClosedError('SipStack');
+    this.decorate(req);
+    return this.transactions.sendRequest(req, target, user);
+  }
+
+  // ---- incoming -------------------------------------------------------------------------------
+
+  private onRequest(req: SipRequest, tx: ServerTransaction): void {
+    try {
+      this.dispatch(req, tx);
+    } catch (err) {
+      this.logger.error({ err, method: req.method, callId: req.callId }, 'request handler failed');
+      this.tryRespond(tx, 500, 'Server Internal Error');
+    }
+  }
+
+  private dispatch(req: SipRequest, tx: ServerTransaction): void {
+    // Method inspection first (RFC 3261 §8.2.1).
+    if (!SUPPORTED_METHODS.includes(req.method as (typeof SUPPORTED_METHODS)[number])) {
+      if (KNOWN_METHODS.has(req.method)) this.respond(tx, 405, undefined, [['Allow', ALLOW]]);
+      else this.respond(tx, 501, undefined, [['Allow', ALLOW]]);
+      return;
+    }
+    // We support no option tags: any Require gets 420 listing them as Unsupported (§8.2.2.3).
+    const required = req.headers.getAll('Require');
+    if (required.length > 0 && req.method !== 'CANCEL') {
+      this.respond(tx, 420, undefined, [['Unsupported', required.join(', ')]]);
+      return;
+    }
+    if (req.uri.scheme !== 'sip' && req.uri.scheme !== 'sips') {
+      this.respond(tx, 416); // §8.2.2.1
+      return;
+    }
+    if (req.method === 'CANCEL') return this.onCancel(req, tx);
+
+    const toTag = req.toTag;
+    const fromTag = req.fromTag;
+    if (toTag) {
+      const owner = fromTag ? this.dialogs.get(dialogKey(req.callId, toTag, fromTag)) : undefined;
+      if (owner) owner.onDialogRequest(req, tx);
+      else this.respond(tx, 481); // §12.2.2
+      return;
+    }
+    const user = this.route(req.uri);
+    if (user) {
+      user.onRequest(req, tx);
+      return;
+    }
+    if (req.method === 'OPTIONS') {
+      this.respond(tx, 200, undefined, this.capabilityHeaders());
+      return;
+    }
+    this.respond(tx, 404);
+  }
+
+  /** The user a Request-URI names: our Contact user first, then the AOR (user and host). */
+  route(uri: SipUri): SipUser | undefined {
+    if (!uri.user) return undefined;
+    let byAor: SipUser | undefined;
+    for (const user of this.users) {
+      if (user.contactUser === uri.user) return user;
+      if (!byAor && user.aor.user === uri.user && (user.aor.host.toLowerCase() === uri.host.toLowerCase() || this.isLocalHost(uri))) {
+        byAor = user;
+      }
+    }
+    return byAor;
+  }
+
+  private isLocalHost(uri: SipUri): boolean {
+    for (const p of ['udp', 'tcp', 'tls', 'ws', 'wss'] as const) {
+      const l = this.transport.local(p);
+      if (l && l.host === uri.host.replace(/^\[|\]$/g, '')) return true;
+    }
+    return false;
+  }
+
+  /** CANCEL: 200 for the CANCEL itself, then the INVITE it cancels ends with 487 (RFC 3261 §9.2). */
+  private onCancel(req: SipRequest, tx: ServerTransaction): void {
+    const invite = this.transactions.findInviteServerTransaction(req);
+    if (!invite) {
+      this.respond(tx, 481);
+      return;
+    }
+    this.respond(tx, 200);
+    const user = this.route(invite.request.uri);
+    user?.onCancel(invite);
+  }
+
+  private onAck(ack: SipRequest, flow: Flow): void {
+    const toTag = ack.toTag;
+    const fromTag = ack.fromTag;
+    if (!toTag || !fromTag) return;
+    this.dialogs.get(dialogKey(ack.callId, toTag, fromTag))?.onDialogAck(ack, flow);
+  }
+
+  private onStrayResponse(res: SipResponse): void {
+    if (res.cseq.method !== 'INVITE' || res.status < 200 || res.status >= 300) return;
+    const fromTag = res.fromTag;
+    const toTag = res.toTag;
+    const owner =
+      (fromTag && toTag ? this.dialogs.get(dialogKey(res.callId, fromTag, toTag)) : undefined) ?? this.inviteClients.get(res.callId);
+    owner?.onStray2xx?.(res);
+  }
+
+  /** Allow/Accept/Supported as an OPTIONS answer carries them (RFC 3261 §11.2). */
+  capabilityHeaders(): Array<[string, string]> {
+    return [
+      ['Allow', ALLOW],
+      ['Accept', 'application/sdp, text/plain, message/cpim, application/dtmf-relay'],
+      ['Accept-Language', 'en'],
+    ];
+  }
+
+  /** Builds and sends a response through `tx`, with a To tag on anything but 100 (RFC 3261 §8.2.6.2). */
+  respond(
+    tx: ServerTransaction,
+    status: number,
+    reason?: string,
+    headers: Array<[string, string]> = [],
+    opts: { toTag?: string; body?: Buffer | string; contentType?: string } = {},
+  ): SipResponse {
+    const res = this.buildResponse(tx.request, status, reason, headers, opts);
+    tx.respond(res);
+    return res;
+  }
+
+  /** A response to `req` with our Server header and a To tag on anything but 100. */
+  buildResponse(
+    req: SipRequest,
+    status: number,
+    reason?: string,
+    headers: Array<[string, string]> = [],
+    opts: { toTag?: string; body?: Buffer | string; contentType?: string } = {},
+  ): SipResponse {
+    const toTag = status === 100 ? undefined : (req.toTag ?? opts.toTag ?? newTag());
+    return createResponse(req, status, reason, {
+      toTag,
+      headers: [['Server', this.userAgent], ...headers],
+      body: opts.body,
+      contentType: opts.contentType,
+    });
+  }
+
+  /** `respond` for paths where the transaction may already have answered. */
+  tryRespond(tx: ServerTransaction, status: number, reason?: string): void {
+    try {
+      this.respond(tx, status, reason);
+    } catch (err) {
+      this.logger.debug({ err, status }, 'could not respond');
+    }
+  }
+}
+
+/** Maps a failure of `request()` to the status it stands for (RFC 3261 §8.1.3.1). */
+export function failureStatus(err: unknown): { status: number; reason: string } {
+  if (err instanceof TransactionTimeoutError) return { status: 408, reason: 'Request Timeout' };
+  if (err instanceof TransportError) return { status: 503, reason: `Service Unavailable (${err.message})` };
+  if (err instanceof UaError && err.status) return { status: err.status, reason: err.message };
+  return { status: 500, reason: err instanceof Error ? err.message : String(err) };
+}
+
+function withLr(uri: SipUri): SipUri {
+  if (!uri.params.has('lr')) uri.params.set('lr', null);
+  return uri;
+}
