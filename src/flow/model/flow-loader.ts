@@ -30,7 +30,7 @@ export function parseFlow(source: string, opts: { file?: string } = {}): Flow {
   const file = opts.file ?? '<flow>';
   const lineCounter = new LineCounter();
   const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const ctx = new LoadContext(file, doc, lineCounter);
+  const ctx = new LoadContext(file, doc, lineCounter, source.split('\n'));
   for (const e of doc.errors) {
     const lp = e.linePos?.[0];
     ctx.issues.push({ code: 'FLOW_ERR_YAML', message: e.message.split('\n')[0]!, file, line: lp?.line ?? 1, column: lp?.col ?? 1 });
@@ -86,7 +86,7 @@ class LoadContext {
   private readonly gotos: { target: string; path: Path }[] = [];
   private counter = 0;
 
-  constructor(readonly file: string, private readonly doc: Document, private readonly lines: LineCounter) {}
+  constructor(readonly file: string, private readonly doc: Document, private readonly lines: LineCounter, private readonly text: string[]) {}
 
   /** Position of the node at `path`; for a missing node, its nearest existing parent. */
   pos(path: Path, opts: { key?: boolean } = {}): SourcePos {
@@ -113,7 +113,13 @@ class LoadContext {
   /** Where the first line of a block scalar's content sits (for template line numbers). */
   bodyPos(path: Path): SourcePos {
     const p = this.pos(path);
-    return { ...p, line: p.line + 1, column: 1 };
+    const src = this.text[p.line - 1] ?? '';
+    // A block scalar (`|`) starts on the next line; a plain or quoted one on this line.
+    if (/[|>][-+0-9]*\s*(#.*)?$/.test(src.slice(p.column - 1))) {
+      const next = this.text[p.line] ?? '';
+      return { ...p, line: p.line + 1, column: next.length - next.trimStart().length + 1 };
+    }
+    return p;
   }
 
   add(code: FlowErrorCode, message: string, path: Path, opts: { key?: boolean } = {}): void {
@@ -196,6 +202,7 @@ class LoadContext {
           label: label((spec.send as string | undefined) ?? `send#${n}`),
           message: spec.send as string | undefined,
           template: spec.template as string | undefined,
+          templatePos: spec.template !== undefined ? this.bodyPos([...path, 'template']) : undefined,
           bytes: spec.bytes as string | undefined,
           verbatim: (spec.verbatim as boolean | undefined) ?? spec.bytes !== undefined,
           target: spec.target as string | undefined,
@@ -233,6 +240,7 @@ class LoadContext {
           json: spec.json,
           text: spec.text as string | undefined,
           template: spec.template as string | undefined,
+          templatePos: spec.template !== undefined ? this.bodyPos([...path, 'template']) : undefined,
           serve: spec.serve as never,
         };
       }

@@ -44,6 +44,8 @@ export interface SendStep extends StepBase {
   message?: string;
   /** Inline template source. */
   template?: string;
+  /** Where the inline template's first line sits in the flow file. */
+  templatePos?: SourcePos;
   /** Literal bytes sent as they are (negative tests). */
   bytes?: string;
   verbatim: boolean;
@@ -70,6 +72,7 @@ export interface WsSendStep extends StepBase {
   json?: unknown;
   text?: string;
   template?: string;
+  templatePos?: SourcePos;
   serve?: ServeSpec;
 }
 

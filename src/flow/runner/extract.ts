@@ -124,7 +124,8 @@ export function queryParam(url: string, name: string): string | undefined {
 }
 
 /** Checks one condition; returns undefined when it holds, else why not. */
-export function checkMatch(m: MatchSpec, subj: Subject, ctx: Lookup): string | undefined {
+export function checkMatch(m: MatchSpec, subj: Subject, ctx: Lookup | undefined): string | undefined {
+  const iv = (s: string, where: string): string => (ctx ? interpolate(s, ctx, where) : s);
   let actual: string | undefined;
   if (m.json !== undefined) {
     const doc = subj.json;
@@ -139,15 +140,15 @@ export function checkMatch(m: MatchSpec, subj: Subject, ctx: Lookup): string | u
   }
   const where = m.json ?? 'body';
   if (m.equals !== undefined && m.equals !== null) {
-    const want = typeof m.equals === 'string' ? interpolate(m.equals, ctx, `match ${where}`) : String(m.equals);
+    const want = typeof m.equals === 'string' ? iv(m.equals, `match ${where}`) : String(m.equals);
     if (actual !== want) return `${where} is ${JSON.stringify(clip(actual))}, expected ${JSON.stringify(want)}`;
   }
   if (m['not-equals'] !== undefined && m['not-equals'] !== null) {
-    const bad = typeof m['not-equals'] === 'string' ? interpolate(m['not-equals'], ctx, `match ${where}`) : String(m['not-equals']);
+    const bad = typeof m['not-equals'] === 'string' ? iv(m['not-equals'], `match ${where}`) : String(m['not-equals']);
     if (actual === bad) return `${where} is ${JSON.stringify(bad)}`;
   }
   if (m['one-of'] && !m['one-of'].map((x) => String(x)).includes(actual)) return `${where} is ${JSON.stringify(clip(actual))}, expected one of ${m['one-of'].join(', ')}`;
-  if (m.contains !== undefined && !actual.includes(interpolate(m.contains, ctx, `match ${where}`))) return `${where} does not contain ${JSON.stringify(m.contains)}`;
+  if (m.contains !== undefined && !actual.includes(iv(m.contains, `match ${where}`))) return `${where} does not contain ${JSON.stringify(m.contains)}`;
   if (m.regex !== undefined && !new RegExp(m.regex).test(actual)) return `${where} does not match /${m.regex}/`;
   return undefined;
 }

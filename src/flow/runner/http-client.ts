@@ -288,6 +288,10 @@ export class HttpPool {
     for (let attempt = 0; ; attempt++) {
       const reused = this.takeIdle(key);
       const conn = reused ?? (await this.open(key, origin, opts.timeoutMs));
+      if (this.closed) {
+        conn.destroy();
+        throw new HttpClientError('FLOW_ERR_HTTP_ABORTED', 'client pool closed');
+      }
       this.active.add(conn);
       try {
         const res = await conn.send(bytes, opts, reused !== undefined);

@@ -8,7 +8,7 @@ import { randomBytes, randomInt, randomUUID } from 'node:crypto';
  */
 
 export interface Lookup {
-  lookup(name: string): string | string[] | undefined;
+  lookup(name: string): string | readonly string[] | undefined;
 }
 
 export class InterpolationError extends Error {
@@ -49,7 +49,7 @@ export function interpolate(text: string, ctx: Lookup, where: string, state?: Co
   return text.replace(FILLER, (whole, name: string | undefined, arg: string | undefined, optional: string | undefined) => {
     if (whole === '{{') return '{';
     const v = ctx.lookup(name!);
-    if (v !== undefined) return Array.isArray(v) ? v.join('; ') : v;
+    if (v !== undefined) return typeof v === 'string' ? v : v.join('; ');
     const c = computed(name!, arg, state);
     if (c !== undefined) return c;
     if (optional) return '';
