@@ -50,14 +50,15 @@ export function isToken(s: string): boolean {
 }
 
 /**
- * Index of the first character of `s[from, to)` not in `t`, or `to`. Escapes (`%XX`) are checked
- * when `t` admits `%`: returns the index of a bad escape.
+ * Index of the first character of `s[from, to)` not in `t`, or `to`. With `escapes`, a `%` must
+ * start a `%XX` escape (RFC 3261 §25.1 `escaped`): returns the index of a bad one. In `token` and
+ * `word`, `%` is an ordinary character.
  */
-export function scanClass(s: string, from: number, to: number, t: Uint8Array): number {
+export function scanClass(s: string, from: number, to: number, t: Uint8Array, escapes = true): number {
   for (let i = from; i < to; i++) {
     const c = s.charCodeAt(i);
     if (c > 0xff || t[c] === 0) return i;
-    if (c === 0x25 /* % */) {
+    if (c === 0x25 /* % */ && escapes) {
       if (i + 2 >= to) return i;
       if (HEX[s.charCodeAt(i + 1)] !== 1 || HEX[s.charCodeAt(i + 2)] !== 1) return i;
       i += 2;

@@ -37,8 +37,8 @@ export function validateCallId(value: string): string {
   if (value.length === 0) fail('SIP_ERR_BAD_CALL_ID', 'empty Call-ID', 0);
   const at = value.indexOf('@');
   const firstEnd = at === -1 ? value.length : at;
-  let bad = scanClass(value, 0, firstEnd, WORD);
-  if (bad === firstEnd && at !== -1) bad = at + 1 === value.length ? at : scanClass(value, at + 1, value.length, WORD);
+  let bad = scanClass(value, 0, firstEnd, WORD, false);
+  if (bad === firstEnd && at !== -1) bad = at + 1 === value.length ? at : scanClass(value, at + 1, value.length, WORD, false);
   if (bad !== value.length || firstEnd === 0) fail('SIP_ERR_BAD_CALL_ID', 'invalid character in Call-ID', bad);
   return value;
 }

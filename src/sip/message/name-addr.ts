@@ -64,11 +64,16 @@ export function parseNameAddr(text: string): NameAddr {
     i = close + 1;
   } else {
     // addr-spec: the URI runs to the first ";" or whitespace (RFC 3261 §20.10).
+    if (text.indexOf('<', i) !== -1 && text.indexOf('"', i) === -1) {
+      fail('SIP_ERR_BAD_NAME_ADDR', 'display name is neither tokens nor a quoted string', i);
+    }
     let j = i;
     while (j < end) {
       c = text.charCodeAt(j);
       if (c === 0x3b || c === 0x20 || c === 0x09) break;
       if (c === 0x3c || c === 0x3e || c === 0x22) fail('SIP_ERR_BAD_NAME_ADDR', 'unexpected character in address', j);
+      // A URI with headers must be enclosed in <> (RFC 3261 §20.10; RFC 4475 §3.1.2.13).
+      if (c === 0x3f || c === 0x2c) fail('SIP_ERR_BAD_NAME_ADDR', 'a URI holding "?" or "," needs angle brackets', j);
       j++;
     }
     uri = uriAt(text, i, j);

@@ -32,8 +32,11 @@ export const DEFAULT_MAX_MESSAGE_SIZE = 65535;
 
 const LF_CRLF = Buffer.from('\n\r\n');
 const LFLF = Buffer.from('\n\n');
-/** Control characters other than HT/LF, or a CR not starting a line break: never valid in a header section. */
-const BAD_CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)/;
+/**
+ * Control characters other than HT/LF, or a CR not starting a line break: never valid in a header
+ * section, except escaped by a backslash inside a quoted-string (RFC 3261 §25.1 quoted-pair).
+ */
+const BAD_CONTROL = /(?<!\\)[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)/;
 const HIGH_BYTE = /[\x80-\xff]/;
 const VERSION_LIKE = /^SIP\/[0-9]+\.[0-9]+$/i;
 
@@ -91,7 +94,15 @@ export function parseMessage(buf: Buffer, opts: ParseOptions = {}): SipMessage {
     headEnd = lf;
     sepLength = 2;
   }
-  if (headEnd === -1) fail('SIP_ERR_INCOMPLETE', 'header section does not end with an empty line', buf.length);
+  if (headEnd === -1) {
+    // A datagram is complete in itself: one whose last header line ends without the empty line
+    // that should follow is taken as headers only (robustness; a stream never gets here).
+    if (opts.stream || buf[buf.length - 1] !== 0x0a) {
+      fail('SIP_ERR_INCOMPLETE', 'header section does not end with an empty line', buf.length);
+    }
+    headEnd = buf.length - 1;
+    sepLength = 1;
+  }
   const bodyStart = headEnd + sepLength;
   if (buf[headEnd - 1] === 0x0d) headEnd--;
 
@@ -245,7 +256,12 @@ export function parseMessage(buf: Buffer, opts: ParseOptions = {}): SipMessage {
   const headers = SipHeaders.fromArrays(names, keys, values);
   let msg: SipMessage;
   if (isResponse) msg = new SipResponse(status, reason, headers, body);
-  else msg = new SipRequest(method, at(start + uriOffset, parseUri, uriText), headers, body);
+  else {
+    const uri = at(start + uriOffset, parseUri, uriText);
+    // URI headers have no meaning in a Request-URI (RFC 3261 §19.1.1 table; RFC 4475 §3.1.2.11).
+    if (uri.headers.size > 0) fail('SIP_ERR_BAD_URI', 'headers in the Request-URI', start + uriOffset + uriText.indexOf('?'));
+    msg = new SipRequest(method, uri, headers, body);
+  }
   msg.seed({ callId, cseq, from, to, vias });
   return msg;
 }

@@ -144,6 +144,16 @@ function paramEq(a: string | null, b: string | null): boolean {
   return unescapePercent(a).toLowerCase() === unescapePercent(b).toLowerCase();
 }
 
+/** Parameter names with escapes decoded (`%6C%72` is `lr`), for comparison only. */
+function normalParams(params: Params): Params {
+  let escaped = false;
+  for (const name of params.keys()) if (name.indexOf('%') !== -1) escaped = true;
+  if (!escaped) return params;
+  const out: Params = new Map();
+  for (const [name, value] of params) out.set(unescapePercent(name).toLowerCase(), value);
+  return out;
+}
+
 /** URI equality per RFC 3261 §19.1.4 (no DNS: hosts compare as text). */
 export function uriEquals(a: SipUri, b: SipUri): boolean {
   if (a.scheme !== b.scheme) return false;
@@ -159,13 +169,15 @@ export function uriEquals(a: SipUri, b: SipUri): boolean {
   }
   if (a.host.toLowerCase() !== b.host.toLowerCase()) return false;
   if (a.port !== b.port) return false;
+  const pa = normalParams(a.params);
+  const pb = normalParams(b.params);
   for (const name of STRICT_PARAMS) {
-    const inA = a.params.has(name);
-    if (inA !== b.params.has(name)) return false;
-    if (inA && !paramEq(a.params.get(name)!, b.params.get(name)!)) return false;
+    const inA = pa.has(name);
+    if (inA !== pb.has(name)) return false;
+    if (inA && !paramEq(pa.get(name)!, pb.get(name)!)) return false;
   }
-  for (const [name, value] of a.params) {
-    if (b.params.has(name) && !paramEq(value, b.params.get(name)!)) return false;
+  for (const [name, value] of pa) {
+    if (pb.has(name) && !paramEq(value, pb.get(name)!)) return false;
   }
   if (a.headers.size !== b.headers.size) return false;
   const bHeaders = new Map<string, string>();
