@@ -49,14 +49,14 @@ export interface MinimalRequest {
   method: string;
   /** Header lines to copy into the response, long names, in order. */
   headers: Array<[string, string]>;
-  /** The first Via element, parsed; undefined when it does not parse. */
-  topVia: Via | undefined;
+  /** The first Via element, parsed. */
+  topVia: Via;
 }
 
 /**
  * Reads as much of a broken message as an error response needs: the request line and the Via,
  * From, To, Call-ID and CSeq lines (RFC 3261 §8.2.6.2 copies those). Returns undefined when the
- * input is not a request or carries no Via to answer along.
+ * input is not a request or carries no readable Via to answer along.
  */
 export function salvageRequest(head: Buffer): MinimalRequest | undefined {
   // latin1 maps every byte to one character, so nothing in the input can make this throw.
@@ -86,13 +86,11 @@ export function salvageRequest(head: Buffer): MinimalRequest | undefined {
   const copied = headers.filter(([n, v]) => n !== '' && v !== '' && !UNSAFE.test(v));
   const vias = copied.filter(([n]) => n === 'Via');
   if (vias.length === 0) return undefined;
-  let topVia: Via | undefined;
   try {
-    topVia = parseVia(vias[0][1].split(',')[0]);
+    return { method, headers: copied, topVia: parseVia(vias[0][1].split(',')[0]) };
   } catch {
-    topVia = undefined;
+    return undefined; // a Via we cannot read gives no address to answer to
   }
-  return { method, headers: copied, topVia };
 }
 
 /**
@@ -108,7 +106,7 @@ export function buildMinimalResponse(req: MinimalRequest, status: number, flow: 
     let v = value;
     if (name === 'Via' && firstVia) {
       firstVia = false;
-      const stamped = req.topVia && stampedVia(req.topVia, flow);
+      const stamped = stampedVia(req.topVia, flow);
       if (stamped) {
         const rest = value.split(',').slice(1);
         v = [formatVia(stamped), ...rest.map((s) => s.trim())].join(', ');

@@ -329,7 +329,7 @@ export class TransportSet {
     if (this.closing) return;
     const req = salvageRequest(buf.subarray(0, SALVAGE_BYTES));
     // Never answer an ACK (RFC 3261 §17.1.1.3: ACK gets no response).
-    if (req && req.topVia && req.method.toUpperCase() !== 'ACK') {
+    if (req && req.method.toUpperCase() !== 'ACK') {
       const response = buildMinimalResponse(req, parseError?.status ?? 400, flow);
       if (conn) {
         conn.write(response).catch(() => {});
