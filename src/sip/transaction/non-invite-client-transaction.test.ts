@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { SipResponse } from '../message/index.ts';
+import { IllegalTransitionError } from './errors.ts';
+import { NonInviteClientTransaction } from './non-invite-client-transaction.ts';
+import type { TimerConfig } from './timers.ts';
+import { gaps, peerResponse, RawPeer, RecordingUser, sleep, stackRequest, startStack, until, type Stack } from './test-kit.ts';
+
+async function withPeer(
+  protocol: 'udp' | 'tcp',
+  timers: Partial<TimerConfig>,
+  fn: (stack: Stack, peer: RawPeer) => Promise<void>,
+): Promise<void> {
+  const stack = await startStack(timers);
+  const peer = await RawPeer.create(protocol);
+  try {
+    await fn(stack, peer);
+  } finally {
+    await stack.close();
+    await peer.close();
+  }
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+describe('NonInviteClientTransaction', () => {
+  describe('Trying', () => {
+    it('retransmits on UDP with Timer E doubling from T1 and capped at T2', async () => {
+      await withPeer('udp', { t1: 10, t2: 40 }, async (stack, peer) => {
+        const tx = stack.layer.sendRequest(stackRequest('OPTIONS'), peer.target, new RecordingUser());
+        assert.ok(tx instanceof NonInviteClientTransaction);
+        assert.equal(tx.state, 'Trying');
+        // Due at 0, 10, 30, 70, then every 40 ms: 110, 150, ... 390. Without the cap: 0, 10, 30, 70, 150, 310.
+        await sleep(410);
+        const times = peer.times('OPTIONS');
+        assert.ok(times.length >= 9, `${times.length} sends: ${gaps(times).map((g) => g.toFixed(0)).join(', ')}`);
+        const capped = gaps(times).slice(3);
+        const m = median(capped);
+        assert.ok(m >= 36 && m < 60, `intervals settle at T2 = 40, median ${m}`);
+        assert.equal(tx.state, 'Trying');
+      });
+    });
+
+    it('times out with Timer F = 64*T1 and tells the TU, which treats it as 408', async () => {
+      await withPeer('udp', { t1: 10, t2: 40 }, async (stack, peer) => {
+        const user = new RecordingUser();
+        const started = performance.now();
+        const tx = stack.layer.sendRequest(stackRequest('MESSAGE'), peer.target, user);
+        await until(() => user.timeouts.length > 0, 2000, 'Timer F');
+        assert.ok(user.timeoutAt - started >= 638, `Timer F after ${user.timeoutAt - started} ms`);
+        assert.deepEqual(user.events, ['timeout F in Terminated']);
+        assert.equal(user.timeouts[0]!.timer, 'F');
+        assert.equal(user.timeouts[0]!.status, 408);
+        assert.equal(tx.state, 'Terminated');
+        const sent = peer.requests('MESSAGE').length;
+        await sleep(80);
+        assert.equal(peer.requests('MESSAGE').length, sent, 'no retransmission after Timer F');
+      });
+    });
+
+    it('sends once over TCP (no Timer E) and still times out with Timer F', async () => {
+      await withPeer('tcp', { t1: 10 }, async (stack, peer) => {
+        const user = new RecordingUser();
+        stack.layer.sendRequest(stackRequest('OPTIONS'), peer.target, user);
+        await until(() => user.timeouts.length > 0, 2000, 'Timer F');
+        assert.equal(peer.requests('OPTIONS').length, 1);
+      });
+    });
+  });
+
+  describe('Proceeding', () => {
+    it('moves to Proceeding on 1xx, hands it up, and retransmits every T2', async () => {
+      await withPeer('udp', { t1: 10, t2: 60 }, async (stack, peer) => {
+        const user = new RecordingUser();
+        const tx = stack.layer.sendRequest(stackRequest('REGISTER'), peer.target, user);
+        const first = await until(() => peer.requests('REGISTER')[0], 1000, 'REGISTER');
+        await peer.send(peerResponse(first, 100), stack.udpPort);
+        await until(() => user.responses.length === 1, 1000, '100');
+        assert.equal(tx.state, 'Proceeding');
+        const from = peer.seen.length;
+        await sleep(330);
+        const times = peer.seen.slice(from).filter((s) => 'method' in s.msg).map((s) => s.at);
+        assert.ok(times.length >= 4, `${times.length} retransmissions in Proceeding`);
+        const m = median(gaps(times));
+        assert.ok(m >= 55 && m < 90, `retransmit interval T2 = 60 in Proceeding, median ${m}`);
+        assert.deepEqual(user.events, ['response 100 in Proceeding']);
+      });
+    });
+  });
+
+  describe('Completed', () => {
+    it('hands the final response up once, absorbs retransmissions until Timer K, then terminates', async () => {
+      await withPeer('udp', { t1: 10, t2: 40, t4: 150 }, async (stack, peer) => {
+        const user = new RecordingUser();
+        const strays: SipResponse[] = [];
+        stack.layer.onStrayResponse((res) => strays.push(res));
+        const tx = stack.layer.sendRequest(stackRequest('OPTIONS'), peer.target, user);
+        const req = await until(() => peer.requests('OPTIONS')[0], 1000, 'OPTIONS');
+        const ok = peerResponse(req, 200);
+        await peer.send(ok, stack.udpPort);
+        await until(() => tx.state === 'Completed', 1000, 'Completed');
+        const sent = peer.requests('OPTIONS').length;
+        await peer.send(ok, stack.udpPort);
+        await peer.send(ok, stack.udpPort);
+        await sleep(30);
+        assert.equal(user.responses.length, 1, 'retransmissions absorbed');
+        assert.equal(strays.length, 0);
+        assert.equal(tx.state, 'Completed');
+        // Timer K = T4 = 150 ms
+        await until(() => tx.state === 'Terminated', 1000, 'Timer K');
+        assert.equal(peer.requests('OPTIONS').length, sent, 'no retransmission in Completed');
+        await peer.send(ok, stack.udpPort);
+        await until(() => strays.length === 1, 1000, 'stray after Timer K');
+        assert.deepEqual(user.events, ['response 200 in Completed']);
+      });
+    });
+
+    it('on TCP Timer K is zero: terminates as soon as the final response is handed up', async () => {
+      await withPeer('tcp', { t1: 500 }, async (stack, peer) => {
+        const user = new RecordingUser();
+        const tx = stack.layer.sendRequest(stackRequest('OPTIONS'), peer.target, user);
+        const req = await until(() => peer.requests('OPTIONS')[0], 1000, 'OPTIONS');
+        await peer.send(peerResponse(req, 404), stack.tcpPort);
+        await until(() => user.responses.length === 1, 1000, '404');
+        assert.deepEqual(user.events, ['response 404 in Completed']);
+        assert.equal(tx.state, 'Terminated');
+        assert.equal(tx.activeTimers, 0);
+        assert.equal(stack.layer.size, 0);
+      });
+    });
+  });
+
+  describe('transitions', () => {
+    it('throws on a transition the RFC does not define', async () => {
+      await withPeer('udp', { t1: 500 }, async (stack, peer) => {
+        const tx = stack.layer.sendRequest(stackRequest('OPTIONS'), peer.target, new RecordingUser());
+        const machine = tx as unknown as { transition(to: string): void };
+        assert.throws(() => machine.transition('Trying'), IllegalTransitionError);
+        assert.throws(() => machine.transition('Accepted'), IllegalTransitionError);
+        assert.equal(tx.state, 'Trying');
+      });
+    });
+  });
+});
