@@ -1,5 +1,6 @@
 /** The flow template language: compile, render, lint, scopes, and an HTTP head parser. See ../TEMPLATES.md. */
 export { compileTemplate, printTemplate, startsToken, BODY_SEPARATOR } from './compile.ts';
+export { lintTemplate, type LintOptions } from './lint.ts';
 export { renderTemplate, type RenderOptions, type RenderResult } from './render.ts';
 export { createScopes, Scopes, SeqCounter, type FillerContext, type FillerValue, type ScopeLayer } from './scopes.ts';
 export {

@@ -1,0 +1,3 @@
+HTTP/1.1 204 No Content
+Access-Control-Allow-Origin: *
+Server: Portico

@@ -1,0 +1,8 @@
+HTTP/1.1 201 Created
+Access-Control-Allow-Origin: *
+Location: http://{webrtc-srv-name}:{http-port}/chat/chat/v1/{session-id:url}/oneToOne/{called-number:url}/{chat-session-id:url}/messages/{chat-msg-id:url}
+Server: Portico
+Content-Type: application/json
+Content-Length: {content-length}
+---body---
+{"resourceReference":{"resourceURL":"http://{webrtc-srv-name:json}:{http-port:json}/chat/chat/v1/{session-id:url:json}/oneToOne/{called-number:url:json}/{chat-session-id:url:json}/messages/{chat-msg-id:url:json}"}}
