@@ -4,8 +4,8 @@ import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Docume
 import type { ZodError, ZodType } from 'zod';
 import { parseDuration } from './duration.ts';
 import { FlowLoadError, type FlowErrorCode, type FlowIssue } from './flow-errors.ts';
-import { extractRuleSchema, flowHeaderSchema, matchSchema, STEP_KINDS, type ExtractRuleSpec, type MatchSpec } from './flow-schema.ts';
-import type { ExtractRule, Flow, NumberRange, OnFailure, ScopeName, SourcePos, Step } from './flow-types.ts';
+import { extractRuleSchema, flowHeaderSchema, matchSchema, STEP_KINDS, type ExtractRuleSpec, type MatchSpec, type ServeSpec as ServeSpecRaw } from './flow-schema.ts';
+import type { ExtractRule, Flow, NumberRange, OnFailure, ScopeName, ServeSpec, SourcePos, Step } from './flow-types.ts';
 
 type Path = (string | number)[];
 
@@ -209,7 +209,7 @@ class LoadContext {
           response: spec.response as string | undefined,
           expect: spec.expect as never,
           extract: this.extractMap(spec.extract as Record<string, ExtractRuleSpec> | undefined, [...path, 'extract']),
-          serve: spec.serve as never,
+          serve: this.serve(spec.serve as ServeSpecRaw | undefined, [...path, 'serve']),
         };
       }
       case 'ws-open': {
@@ -223,7 +223,7 @@ class LoadContext {
           subprotocols: sp === undefined ? [] : Array.isArray(sp) ? sp : [sp],
           headers: spec.headers as Record<string, string> | undefined,
           answerConnCheck: (spec['answer-conn-check'] as boolean | undefined) ?? true,
-          serve: spec.serve as never,
+          serve: this.serve(spec.serve as ServeSpecRaw | undefined, [...path, 'serve']),
         };
       }
       case 'ws-send': {
@@ -241,7 +241,7 @@ class LoadContext {
           text: spec.text as string | undefined,
           template: spec.template as string | undefined,
           templatePos: spec.template !== undefined ? this.bodyPos([...path, 'template']) : undefined,
-          serve: spec.serve as never,
+          serve: this.serve(spec.serve as ServeSpecRaw | undefined, [...path, 'serve']),
         };
       }
       case 'await':
@@ -274,6 +274,12 @@ class LoadContext {
       default:
         return undefined;
     }
+  }
+
+  private serve(s: ServeSpecRaw | undefined, path: Path): ServeSpec | undefined {
+    if (!s) return undefined;
+    const { capture, ...rest } = s;
+    return { ...rest, capture: this.extractMap(capture, [...path, 'capture']) };
   }
 
   private onFailure(v: string | undefined, path: Path): OnFailure {

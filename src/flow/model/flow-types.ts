@@ -1,6 +1,9 @@
-import type { ExpectSpec, FrameSpec, MatchSpec, ServeSpec } from './flow-schema.ts';
+import type { ExpectSpec, FrameSpec, MatchSpec, ServeSpec as ServeSpecRaw } from './flow-schema.ts';
 
-export type { ExpectSpec, FrameSpec, MatchSpec, ServeSpec };
+export type { ExpectSpec, FrameSpec, MatchSpec };
+
+/** A step's `serve` block with its capture rules normalised. */
+export type ServeSpec = Omit<ServeSpecRaw, 'capture'> & { capture?: Record<string, ExtractRule> };
 
 /** A place in a flow file, 1-based like editors show it. */
 export interface SourcePos {

@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { FlowOptions } from '../model/index.ts';
 
 /** Where a message id's template comes from: its source text and, for diagnostics, its file. */
@@ -13,5 +15,16 @@ export function responseIdFor(requestId: string): string | undefined {
   return requestId.includes('_REQ_') ? requestId.replace('_REQ_', '_RESP_') : undefined;
 }
 
-/** Resolves ids through the message library ("Use Default" or the user's custom template). */
-export const defaultMessageResolver: MessageResolver = () => undefined;
+const cache = new Map<string, ResolvedMessage | null>();
+
+/** Resolves ids to the built-in message templates shipped under src/flow/library/messages/. */
+export const defaultMessageResolver: MessageResolver = (id) => {
+  if (!/^[A-Z0-9_]+$/.test(id)) return undefined;
+  let hit = cache.get(id);
+  if (hit === undefined) {
+    const file = fileURLToPath(new URL(`../library/messages/${id}.tpl`, import.meta.url));
+    hit = existsSync(file) ? { source: readFileSync(file, 'utf8'), file } : null;
+    cache.set(id, hit);
+  }
+  return hit ?? undefined;
+};
