@@ -192,6 +192,19 @@ describe('bad input', () => {
       assert.equal(logger.warns().length, warnsBefore + 1, 'exactly one line');
     });
 
+    it('warns once when a peer closes in the middle of a message', async () => {
+      const peer = await tcpPeer(tcpPort);
+      const warnsBefore = logger.warns().length;
+      const before = received.length;
+      peer.socket.end(request({ via: 'SIP/2.0/TCP client.invalid;branch=z9hG4bKfin', body: 'x'.repeat(100) }).slice(0, -10));
+      await waitFor(() => peer.ended(), 2000, 'the connection to close');
+      await waitFor(() => logger.warns().length > warnsBefore, 2000, 'a warning');
+      assert.equal(logger.warns().length, warnsBefore + 1);
+      assert.equal(logger.warns()[warnsBefore].obj.code, 'SIP_ERR_TRANSPORT_CLOSED');
+      assert.equal(received.length, before, 'the truncated message is not handed up');
+      assert.equal(peer.data(), '');
+    });
+
     it('keeps serving a good peer while a bad peer sends garbage at the same time', async () => {
       const badPeer = await tcpPeer(tcpPort);
       const goodPeer = await tcpPeer(tcpPort);

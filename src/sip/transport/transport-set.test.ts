@@ -359,3 +359,108 @@ describe('close()', () => {
     );
   });
 });
+
+describe('several listeners, IPv6, WebSocket paths, TLS trust', () => {
+  it('answers from the UDP socket the request came in on (RFC 3581 §4)', async () => {
+    const x = new TransportSet({
+      listen: [
+        { protocol: 'udp', host: '127.0.0.1', port: 0 },
+        { protocol: 'udp', host: '127.0.0.1', port: 0 },
+      ],
+    });
+    const y = new TransportSet({ listen: [{ protocol: 'udp', host: '127.0.0.1', port: 0 }] });
+    const xIn = inbox(x);
+    const yIn = inbox(y);
+    await Promise.all([x.start(), y.start()]);
+    try {
+      const second = secondUdpPort(x);
+      await y.send(optionsRequest('udp', `127.0.0.1:${y.local('udp')!.port}`, { rport: true }), {
+        protocol: 'udp',
+        host: '127.0.0.1',
+        port: second,
+      });
+      await waitFor(() => xIn.length === 1);
+      const { msg, flow } = xIn[0];
+      assert.equal(flow.localPort, second);
+      await x.send(createResponse(msg as SipRequest, 200, 'OK'), x.responseTarget(msg.topVia, flow));
+      await waitFor(() => yIn.length === 1);
+      assert.equal(yIn[0].flow.remotePort, second, 'the response left from the second socket');
+      assert.notEqual(second, x.local('udp')!.port);
+    } finally {
+      await Promise.all([x.close(), y.close()]);
+    }
+  });
+
+  it('carries TCP over IPv6 loopback, with sent-by and received compared in normal form', async () => {
+    const x = new TransportSet({ listen: [{ protocol: 'tcp', host: '::1', port: 0 }] });
+    const y = new TransportSet({ listen: [{ protocol: 'tcp', host: '[::1]', port: 0 }] });
+    const xIn = inbox(x);
+    const yIn = inbox(y);
+    await Promise.all([x.start(), y.start()]);
+    try {
+      assert.equal(x.local('tcp')!.host, '::1');
+      await y.send(optionsRequest('tcp', `[::1]:${y.local('tcp')!.port}`, { rport: true }), {
+        protocol: 'tcp',
+        host: '[::1]',
+        port: x.local('tcp')!.port,
+      });
+      await waitFor(() => xIn.length === 1);
+      const { msg, flow } = xIn[0];
+      assert.equal(flow.remoteAddress, '::1');
+      assert.equal(msg.topVia.params.get('received'), '::1');
+      assert.equal(msg.topVia.params.get('rport'), String(flow.remotePort));
+      await x.send(createResponse(msg as SipRequest, 200, 'OK'), x.responseTarget(msg.topVia, flow));
+      await waitFor(() => yIn.length === 1);
+      assert.equal((yIn[0].msg as { status: number }).status, 200);
+    } finally {
+      await Promise.all([x.close(), y.close()]);
+    }
+  });
+
+  it('accepts WebSocket upgrades only on wsPath', async () => {
+    const { default: WebSocket } = await import('ws');
+    const x = new TransportSet({ listen: [{ protocol: 'ws', host: '127.0.0.1', port: 0, wsPath: '/sip' }] });
+    await x.start();
+    const port = x.local('ws')!.port;
+    const attempt = (path: string) =>
+      new Promise<number>((resolve) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, ['sip']);
+        ws.once('open', () => {
+          ws.terminate();
+          resolve(101);
+        });
+        ws.once('unexpected-response', (_req, res) => {
+          ws.terminate();
+          resolve(res.statusCode ?? 0);
+        });
+        ws.once('error', () => resolve(-1));
+      });
+    try {
+      assert.equal(await attempt('/other'), 404);
+      assert.equal(await attempt('/sip'), 101);
+    } finally {
+      await x.close();
+    }
+  });
+
+  it('refuses a TLS peer whose certificate it does not trust with SIP_ERR_TRANSPORT_CONNECT', async () => {
+    const x = new TransportSet({ listen: [{ protocol: 'tls', host: '127.0.0.1', port: 0, tls: cert }] });
+    const y = new TransportSet({ listen: [] }); // system CAs only
+    await x.start();
+    try {
+      await assert.rejects(
+        y.send(optionsRequest('tls', 'client.invalid'), { protocol: 'tls', host: '127.0.0.1', port: x.local('tls')!.port, serverName: 'localhost' }),
+        { code: 'SIP_ERR_TRANSPORT_CONNECT' },
+      );
+    } finally {
+      await Promise.all([x.close(), y.close()]);
+    }
+  });
+});
+
+/** The port of a set's second UDP listener (local() reports the first). */
+function secondUdpPort(set: TransportSet): number {
+  const ports = set.listening().filter((a) => a.protocol === 'udp').map((a) => a.port);
+  assert.equal(ports.length, 2);
+  return ports[1];
+}

@@ -147,6 +147,13 @@ export class TransportSet {
     return undefined;
   }
 
+  /** Every bound listener, in the order of `listen`. */
+  listening(): Array<{ protocol: TransportProtocol; host: string; port: number }> {
+    const out: Array<{ protocol: TransportProtocol; host: string; port: number }> = [];
+    for (const l of this.listeners) if (l.address) out.push({ protocol: l.protocol, ...l.address });
+    return out;
+  }
+
   isReliable(protocol: TransportProtocol): boolean {
     return isReliableProtocol(protocol);
   }

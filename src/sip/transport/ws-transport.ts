@@ -186,6 +186,7 @@ export class WsTransport {
         ws.removeAllListeners('error');
         ws.removeAllListeners('close');
         this.opened++;
+        this.track(socket);
         const conn = new WsConnection(this.ctx, ws, socketFlow(this.protocol, socket), true, serverName);
         conn.open(aliases);
         resolve(conn);
