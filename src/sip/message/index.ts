@@ -5,7 +5,7 @@
 export { SIP_PARSE_ERROR_CODES, SipParseError } from './errors.ts';
 export type { SipParseErrorCode } from './errors.ts';
 export type { Params } from './params.ts';
-export { formatParams, quote, unquote } from './params.ts';
+export { formatParams, parseGenericParams, quote, unquote } from './params.ts';
 export type { SipUri } from './uri.ts';
 export { cloneUri, formatUri, parseUri, uriEquals } from './uri.ts';
 export type { NameAddr } from './name-addr.ts';

@@ -5,7 +5,7 @@
  * message round-trips byte for byte in its parameters.
  */
 import { GEN_VALUE, PARAMCHAR, TOKEN, scanClass, skipQuoted, skipWs } from './chars.ts';
-import { fail } from './errors.ts';
+import { SipParseError, fail } from './errors.ts';
 import type { SipParseErrorCode } from './errors.ts';
 
 export type Params = Map<string, string | null>;
@@ -103,4 +103,21 @@ export function unquote(value: string): string {
 /** A quoted-string for `text`, escaping `"` and `\` (RFC 3261 §25.1 quoted-pair). */
 export function quote(text: string): string {
   return `"${text.replace(/["\\]/g, '\\$&')}"`;
+}
+
+/**
+ * A standalone parameter list such as `;a=1;b` (or `a=1;b`: the first `;` is optional), for header
+ * values whose parameters a caller reads itself (Content-Type, Event, Reason, ...).
+ */
+export function parseGenericParams(text: string): Params {
+  const out: Params = new Map();
+  const t = text.trim();
+  if (t.length === 0) return out;
+  const s = t.charCodeAt(0) === 0x3b ? t : `;${t}`;
+  try {
+    parseHeaderParams(s, 0, s.length, out, 'SIP_ERR_BAD_PARAM');
+  } catch (err) {
+    throw err instanceof SipParseError && s !== t ? err.shifted(-1) : err;
+  }
+  return out;
 }

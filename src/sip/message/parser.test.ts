@@ -94,3 +94,110 @@ describe('parseMessage: ordinary messages (RFC 3261 §7)', () => {
     }
   });
 });
+
+const base = (extra: string[] = [], start = 'OPTIONS sip:bob@biloxi.com SIP/2.0'): string => crlf([
+  start,
+  'Via: SIP/2.0/UDP pc33.atlanta.com;branch=z9hG4bK776asdhds',
+  'To: <sip:bob@biloxi.com>',
+  'From: <sip:alice@atlanta.com>;tag=1',
+  'Call-ID: abc@atlanta.com',
+  'CSeq: 1 OPTIONS',
+  ...extra,
+  '',
+  '',
+]);
+
+describe('parseMessage: RFC 3261 §25 grammar details', () => {
+  it('reads compact header names (RFC 3261 §7.3.3)', () => {
+    const m = parseMessage(Buffer.from(crlf(['INVITE sip:b@c SIP/2.0', 'v: SIP/2.0/UDP h;branch=z9hG4bK1', 't: <sip:b@c>',
+      'f: <sip:a@c>;tag=9', 'i: id1', 'CSeq: 2 INVITE', 'm: <sip:a@h>', 'c: text/plain', 'l: 2', '', 'hi'])));
+    assert.equal(m.callId, 'id1');
+    assert.equal(m.fromTag, '9');
+    assert.equal(m.contacts()[0].uri.host, 'h');
+    assert.equal(m.contentType, 'text/plain');
+    assert.equal(m.body.toString(), 'hi');
+  });
+
+  it('unfolds continuation lines into one space (RFC 3261 §7.3.1)', () => {
+    const m = parseMessage(Buffer.from(base(['Subject: I know you\'re there,', '\t pick up the phone', '   and talk to me!'])));
+    assert.equal(m.headers.get('Subject'), 'I know you\'re there, pick up the phone and talk to me!');
+  });
+
+  it('splits Via lists across lines and commas, top first', () => {
+    const m = parseMessage(Buffer.from(base(['Via: SIP/2.0/TCP b;branch=z9hG4bK2 , SIP/2.0/TLS [::1]:5061;branch=z9hG4bK3'])));
+    assert.deepEqual(m.vias.map((v) => v.host), ['pc33.atlanta.com', 'b', '[::1]']);
+  });
+
+  it('ignores CRLFs before the start line (RFC 3261 §7.5) and tolerates bare LF line ends', () => {
+    const m = parseMessage(Buffer.from('\r\n\r\n' + base().replace(/\r\n/g, '\n')));
+    assert.equal(m.callId, 'abc@atlanta.com');
+  });
+
+  it('takes the datagram rest as body without Content-Length, but not on a stream', () => {
+    const text = base().slice(0, -2) + '\r\nbody';
+    assert.equal(parseMessage(Buffer.from(text)).body.toString(), 'body');
+    expectStreamError(text, 'SIP_ERR_MISSING_HEADER');
+  });
+
+  it('drops datagram bytes beyond Content-Length (RFC 3261 §18.3)', () => {
+    assert.equal(parseMessage(Buffer.from(base(['Content-Length: 2'], undefined) + 'abcdef')).body.toString(), 'ab');
+  });
+
+  it('reads a UTF-8 reason phrase and display name', () => {
+    const m = parseMessage(Buffer.from(base(['Contact: "Zoë Ångström" <sip:z@h>'], 'SIP/2.0 486 Très occupé')));
+    assert.ok(m instanceof SipResponse);
+    assert.equal(m.reason, 'Très occupé');
+    assert.equal(m.contacts()[0].displayName, 'Zoë Ångström');
+    assert.match(m.toString(), /^SIP\/2\.0 486 Très occupé\r\n/);
+  });
+
+  const cases: Array<[string, string, string, number?]> = [
+    ['request line with two spaces', base([], 'OPTIONS  sip:bob@biloxi.com SIP/2.0'), 'SIP_ERR_BAD_START_LINE'],
+    ['non-token method', base([], 'OPT(IONS sip:bob@biloxi.com SIP/2.0'), 'SIP_ERR_BAD_METHOD'],
+    ['status code 99', base([], 'SIP/2.0 099 Low'), 'SIP_ERR_BAD_STATUS'],
+    ['status code of 4 digits', base([], 'SIP/2.0 2000 OK'), 'SIP_ERR_BAD_STATUS'],
+    ['HTTP request', base([], 'GET / HTTP/1.1'), 'SIP_ERR_BAD_START_LINE'],
+    ['SIP/2.1 response', base([], 'SIP/2.1 200 OK'), 'SIP_ERR_BAD_VERSION', 505],
+    ['header without colon', base(['NoColonHere']), 'SIP_ERR_BAD_HEADER'],
+    ['header name with space', base(['Bad Name: x']), 'SIP_ERR_BAD_HEADER'],
+    ['raw NUL in a header', base(['X-A: a\0b']), 'SIP_ERR_BAD_HEADER'],
+    ['bare CR in a header', base(['X-A: a\rb']), 'SIP_ERR_BAD_HEADER'],
+    ['continuation before any header', 'OPTIONS sip:b SIP/2.0\r\n  folded\r\n\r\n', 'SIP_ERR_BAD_HEADER'],
+    ['two From headers', base(['From: <sip:x@y>;tag=2']), 'SIP_ERR_DUPLICATE_HEADER'],
+    ['no Via', base().replace(/Via:[^\r]*\r\n/, ''), 'SIP_ERR_MISSING_HEADER'],
+    ['no CSeq', base().replace(/CSeq:[^\r]*\r\n/, ''), 'SIP_ERR_MISSING_HEADER'],
+    ['CSeq without method', base().replace('CSeq: 1 OPTIONS', 'CSeq: 1'), 'SIP_ERR_BAD_CSEQ'],
+    ['CSeq method mismatch', base().replace('CSeq: 1 OPTIONS', 'CSeq: 1 INVITE'), 'SIP_ERR_CSEQ_MISMATCH'],
+    ['Call-ID with a space', base().replace('Call-ID: abc@atlanta.com', 'Call-ID: abc def'), 'SIP_ERR_BAD_CALL_ID'],
+    ['tag without value', base().replace(';tag=1', ';tag'), 'SIP_ERR_BAD_NAME_ADDR'],
+    ['Via without branch value', base().replace('branch=z9hG4bK776asdhds', 'branch'), 'SIP_ERR_BAD_VIA'],
+    ['Content-Length not a number', base(['Content-Length: 1x']), 'SIP_ERR_BAD_CONTENT_LENGTH'],
+    ['Content-Length beyond the datagram', base(['Content-Length: 10']), 'SIP_ERR_BAD_CONTENT_LENGTH'],
+    ['bad Request-URI', base([], 'OPTIONS sip:bob@ SIP/2.0'), 'SIP_ERR_BAD_URI'],
+    ['empty datagram', '\r\n\r\n', 'SIP_ERR_INCOMPLETE'],
+    ['cut-off header section', 'OPTIONS sip:b SIP/2.0\r\nVia: SIP/2.0/UDP h', 'SIP_ERR_INCOMPLETE'],
+  ];
+  for (const [what, text, code, status] of cases) {
+    it(`rejects ${what} with ${code}`, () => {
+      const err = expectError(text, code, status ?? 400);
+      assert.ok(err.offset >= 0 && err.offset <= Buffer.byteLength(text, 'latin1'));
+    });
+  }
+
+  it('points the offset at the offending header value', () => {
+    const text = base().replace('CSeq: 1 OPTIONS', 'CSeq: x OPTIONS');
+    const err = expectError(text, 'SIP_ERR_BAD_CSEQ');
+    assert.equal(text[err.offset], 'x');
+  });
+
+  it('rejects a malformed Max-Forwards when it is read', () => {
+    const m = parseMessage(Buffer.from(base(['Max-Forwards: 256'])));
+    assert.throws(() => m.maxForwards, (err: unknown) => err instanceof SipParseError && err.code === 'SIP_ERR_BAD_MAX_FORWARDS');
+    const e = parseMessage(Buffer.from(base(['Expires: soon'])));
+    assert.throws(() => e.expires, (err: unknown) => err instanceof SipParseError && err.code === 'SIP_ERR_BAD_EXPIRES');
+  });
+});
+
+function expectStreamError(text: string, code: string): void {
+  assert.throws(() => parseMessage(Buffer.from(text), { stream: true }), (err: unknown) => err instanceof SipParseError && err.code === code);
+}

@@ -8,7 +8,7 @@
  * byte offsets) unless the header section holds valid UTF-8, which is then decoded as such.
  */
 import { isUtf8 } from 'node:buffer';
-import { TOKEN, isToken, trimWs } from './chars.ts';
+import { TOKEN, isToken, skipWs, trimWs } from './chars.ts';
 import { parseCSeq } from './cseq.ts';
 import type { CSeq } from './cseq.ts';
 import { SipParseError, fail } from './errors.ts';
@@ -183,8 +183,9 @@ export function parseMessage(buf: Buffer, opts: ParseOptions = {}): SipMessage {
       const name = head.slice(pos, nameEnd);
       names.push(name);
       keys.push(headerKey(name));
-      values.push(trimWs(head, colon + 1, end));
-      offsets.push(start + colon + 1);
+      const valueStart = skipWs(head, colon + 1, end);
+      values.push(trimWs(head, valueStart, end));
+      offsets.push(start + valueStart);
     }
     pos = eol + 1;
   }
