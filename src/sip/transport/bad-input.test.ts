@@ -157,6 +157,32 @@ describe('bad input', () => {
       assert.match(String(warns[0].obj.peer), /^tcp:127\.0\.0\.1:\d+$/);
     });
 
+    it('answers the right message when framing fails after good ones, across chunk boundaries', async () => {
+      const peer = await tcpPeer(tcpPort);
+      const before = received.length;
+      const big = request({ via: 'SIP/2.0/TCP client.invalid;branch=z9hG4bKbig1', body: 'y'.repeat(1500) });
+      const small = request({ via: 'SIP/2.0/TCP client.invalid;branch=z9hG4bKsmall' });
+      const bad = request({ via: 'SIP/2.0/TCP client.invalid;branch=z9hG4bKlost', contentLength: null }).replace(
+        'bad-input-1',
+        'the-bad-one',
+      );
+      const all = '\r\n\r\n' + big + small + '\n' + bad;
+      // Cut so that one chunk ends inside the big message and another inside the bad one.
+      const cuts = [700, big.length + 40, all.length - 30, all.length];
+      let from = 0;
+      for (const cut of cuts) {
+        peer.socket.write(all.slice(from, cut));
+        from = cut;
+        await delay(5);
+      }
+      await waitFor(() => peer.ended(), 2000, 'the server to close');
+      assert.equal(received.length, before + 2);
+      const reply = peer.data().replace(/^(\r\n)+/, ''); // the pong for the leading ping
+      assert.equal(statusLine(reply), 'SIP/2.0 400 Bad Request');
+      assert.match(reply, /\r\nCall-ID: the-bad-one\r\n/);
+      assert.match(reply, /branch=z9hG4bKlost/);
+    });
+
     it('answers an oversized message with 513 before reading its body, and closes', async () => {
       const peer = await tcpPeer(tcpPort);
       peer.socket.write(request({ via: 'SIP/2.0/TCP client.invalid;branch=z9hG4bKbig', contentLength: 100_000 }));

@@ -26,9 +26,10 @@ export class SocketConnection extends Connection {
   private msgStart = 0;
   /** Bytes from msgStart on, at most HEAD_KEEP of them. */
   private head: Buffer = Buffer.alloc(0);
-  /** During a push: the bytes in view and where they start. */
-  private window: Buffer = Buffer.alloc(0);
-  private windowStart = 0;
+  /** During a push: the bytes in view (`viewHead` then `viewChunk`) and where they start. */
+  private viewHead: Buffer = Buffer.alloc(0);
+  private viewChunk: Buffer = Buffer.alloc(0);
+  private viewStart = 0;
   private framingLost = false;
   private lingerTimer: NodeJS.Timeout | undefined;
 
@@ -94,20 +95,30 @@ export class SocketConnection extends Connection {
   private onData(chunk: Buffer): void {
     if (this.framingLost || this.closed) return;
     this.touch();
-    // Hot path: at most one copy of HEAD_KEEP bytes per chunk while a message is incomplete.
+    // The view is head + chunk without concatenating them: copies stay below 2 × HEAD_KEEP per
+    // chunk however large the chunk.
     const headWhole = this.msgStart + this.head.length === this.received;
-    this.window = headWhole && this.head.length ? Buffer.concat([this.head, chunk]) : chunk;
-    this.windowStart = headWhole ? this.msgStart : this.received;
+    this.viewHead = headWhole ? this.head : Buffer.alloc(0);
+    this.viewChunk = chunk;
+    this.viewStart = headWhole ? this.msgStart : this.received;
     this.received += chunk.length;
     this.framer.push(chunk);
     if (this.framingLost) return;
     // Exact again after every push, whatever the framer skipped silently (stray LFs).
     this.msgStart = this.received - this.framer.buffered;
-    if (this.msgStart >= this.windowStart) {
-      const rest = this.window.subarray(this.msgStart - this.windowStart);
-      this.head = rest.length === 0 ? Buffer.alloc(0) : Buffer.from(rest.subarray(0, HEAD_KEEP));
-    }
-    this.window = Buffer.alloc(0);
+    // A message longer than HEAD_KEEP that began before the view keeps its head as it was.
+    if (this.msgStart >= this.viewStart) this.head = this.viewFrom(this.msgStart, HEAD_KEEP);
+    this.viewHead = this.viewChunk = Buffer.alloc(0);
+  }
+
+  /** A copy of at most `max` bytes of the view, from absolute offset `from`. */
+  private viewFrom(from: number, max: number): Buffer {
+    const off = from - this.viewStart;
+    const h = this.viewHead;
+    const c = this.viewChunk;
+    if (off >= h.length) return Buffer.from(c.subarray(off - h.length, off - h.length + max));
+    const fromHead = h.subarray(off, off + max);
+    return Buffer.concat([fromHead, c.subarray(0, max - fromHead.length)]);
   }
 
   /** Some bytes of a message have arrived but not all of it. */
@@ -118,9 +129,8 @@ export class SocketConnection extends Connection {
   private onFramingError(err: SipParseError): void {
     if (this.framingLost) return;
     this.framingLost = true;
-    const head =
-      this.msgStart >= this.windowStart ? this.window.subarray(this.msgStart - this.windowStart) : this.head;
-    this.head = Buffer.alloc(0);
+    const head = this.msgStart >= this.viewStart ? this.viewFrom(this.msgStart, HEAD_KEEP) : this.head;
+    this.head = this.viewHead = this.viewChunk = Buffer.alloc(0);
     this.ctx.handler.onFramingError(err, head, this);
   }
 
