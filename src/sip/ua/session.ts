@@ -298,9 +298,9 @@ export abstract class Session extends TypedEmitter<SessionEvents> implements Dia
         stack.respond(tx, status, reason);
       },
     };
-    this.emit('reinvite', reinvite);
     // Nobody decides: keep the media as it is and answer with our current SDP.
-    if (this.listenerCount('reinvite') === 0) reinvite.accept();
+    if (this.listenerCount('reinvite') === 0) return reinvite.accept();
+    this.emit('reinvite', reinvite);
   }
 
   /** A 2xx to an INVITE with our Contact and SDP, in the dialog's To tag. */

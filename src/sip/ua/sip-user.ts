@@ -166,8 +166,9 @@ export class SipUser extends TypedEmitter<SipUserEvents> {
         if (this.closed) return void this.stack.respond(tx, 480);
         const call = new IncomingCall(this, req, tx);
         this.track(call);
+        // Nobody to ring: temporarily unavailable (RFC 3261 §21.4.18).
+        if (this.listenerCount('invite') === 0) return call.reject(480);
         this.emit('invite', call);
-        if (this.listenerCount('invite') === 0) call.reject(480);
         return;
       }
       case 'MESSAGE': {
