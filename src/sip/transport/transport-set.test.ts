@@ -152,7 +152,7 @@ describe('TransportSet', () => {
     assert.equal(got.flow.protocol, 'tcp');
     assert.equal(got.msg.topVia.protocol, 'TCP');
     assert.equal(got.msg.topVia.port, a.local('tcp')!.port);
-    assert.equal(req.topVia.protocol, 'UDP', 'the caller’s message is unchanged');
+    assert.equal(req.topVia.protocol, 'TCP', 'the caller’s request says TCP too, for retransmissions and CANCEL');
   });
 
   it('sends a large request over UDP anyway when there is no TCP transport', async () => {

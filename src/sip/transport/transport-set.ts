@@ -172,13 +172,14 @@ export class TransportSet {
     const tcp = this.local('tcp');
     if (isRequest(msg) && buf.length > this.udpMaxSize && tcp) {
       // RFC 3261 §18.1.1: too large for UDP without a known path MTU, so TCP, and the top Via
-      // says so. The caller's message is left as it was.
-      const copy = msg.clone();
-      const via = copy.topVia;
-      if (toTransportProtocol(via.protocol) === 'udp') {
-        copy.headers.replaceFirst('Via', formatVia({ ...via, protocol: 'TCP', port: tcp.port }));
+      // must say so. It is changed on the caller's request itself, so that retransmissions and a
+      // CANCEL or ACK built from it carry the same Via; the returned Flow tells the caller the
+      // request went over TCP.
+      const via = msg.vias[0];
+      if (via && toTransportProtocol(via.protocol) === 'udp') {
+        msg.headers.replaceFirst('Via', formatVia({ ...via, protocol: 'TCP', port: tcp.port }));
+        buf = msg.toBuffer();
       }
-      buf = copy.toBuffer();
       this.logger.debug({ size: buf.length, host: target.host, port: target.port }, 'large request: UDP → TCP');
       return this.sendOnConnection(buf, { protocol: 'tcp', host: target.host, port: target.port });
     }

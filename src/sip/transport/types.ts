@@ -98,7 +98,7 @@ export interface TransportSetOptions {
   connectTimeoutMs?: number;
   /**
    * RFC 3261 §18.1.1: a request larger than this many bytes that is meant for UDP goes over TCP
-   * instead (the top Via's transport and port are rewritten), provided a TCP listener exists;
+   * instead (the request's top Via transport and port are rewritten in place), provided a TCP listener exists;
    * without one it is sent over UDP anyway. Default 1300 (path MTU unknown). `Infinity` never
    * switches.
    */
