@@ -47,10 +47,13 @@ export function parseFlow(source: string, opts: { file?: string } = {}): Flow {
     kind: header.kind ?? 'client',
     file,
     options: {
-      useDefault: header.options?.['use-default'] ?? true,
+      // Landslide ticks the global "Use Default" out of the box; a flow that brings custom
+      // templates clearly means to use them unless it says otherwise.
+      useDefault: header.options?.['use-default'] ?? header.options?.custom === undefined,
       lenient: header.options?.lenient ?? false,
       timeoutMs: header.options?.timeout !== undefined ? parseDuration(header.options.timeout) : DEFAULT_TIMEOUT_MS,
       custom: header.options?.custom ?? {},
+      messageUseDefault: header.options?.['message-use-default'] ?? {},
     },
     vars: stringValues(header.vars),
     ranges: {},

@@ -195,6 +195,7 @@ export const flowHeaderSchema = z.strictObject({
     lenient: z.boolean().optional(),
     timeout: duration.optional(),
     custom: z.record(z.string(), z.string()).optional(),
+    'message-use-default': z.record(z.string(), z.boolean()).optional(),
   }).optional(),
   vars: z.record(fillerName, z.union([z.string(), z.number()])).optional(),
   ranges: z.record(fillerName, rangeSchema).optional(),

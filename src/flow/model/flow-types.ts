@@ -136,8 +136,13 @@ export interface FlowOptions {
   useDefault: boolean;
   lenient: boolean;
   timeoutMs: number;
-  /** Per-message custom templates (message id → template source), used when useDefault is false. */
+  /**
+   * Per-message custom templates (message id → inline source, or `library:NAME` for a template of the
+   * user library), used unless "Use Default" is on globally or for that message.
+   */
   custom: Record<string, string>;
+  /** The per-message "Use Default" tick. */
+  messageUseDefault: Record<string, boolean>;
 }
 
 /** A validated flow, ready to compile and run. */

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { compileProgram, FlowLoadError, type Flow, type FlowIssue, type LeafStep, type Program, type SourcePos } from '../model/index.ts';
 import { compileTemplate, TemplateError, type CompiledTemplate } from '../template/index.ts';
 import { parseCsv } from './csv.ts';
-import { defaultMessageResolver, responseIdFor, type MessageResolver } from './messages.ts';
+import { defaultMessageResolver, responseIdFor, type MessageResolver, type ResolvedMessage } from './messages.ts';
 
 /**
  * A flow with every template compiled, every message resolved and its data loaded: what a run or a
@@ -50,25 +50,21 @@ export function prepareFlow(flow: Flow, opts: PrepareOptions = {}): PreparedFlow
     }
   };
 
-  const message = (id: string, step: LeafStep): CompiledTemplate | undefined => {
+  const message = (id: string, step: LeafStep, quiet = false): CompiledTemplate | undefined => {
     const own = flow.templates[id];
     if (own) return compile(own.source, id, own.pos, false);
-    const custom = !flow.options.useDefault ? flow.options.custom[id] : undefined;
-    if (custom !== undefined) return compile(custom, id, step.pos, false);
-    const found = resolve(id, flow.options);
-    if (!found) {
-      issues.push({ code: 'FLOW_ERR_REFERENCE', message: `unknown message "${id}" (not in the flow's templates nor in the message library)`, ...step.pos });
+    let found: ResolvedMessage;
+    try {
+      found = resolve(id, flow.options, flow.file);
+    } catch (err) {
+      if (quiet) return undefined;
+      const e = err as { code?: string; message: string; file?: string; line?: number; column?: number };
+      if (err instanceof TemplateError) issues.push({ code: 'FLOW_ERR_TEMPLATE', message: e.message, file: e.file ?? flow.file, line: e.line ?? step.pos.line, column: e.column ?? 1 });
+      else issues.push({ code: 'FLOW_ERR_REFERENCE', message: `message "${id}": ${e.message}`, ...step.pos });
       return undefined;
     }
-    try {
-      return compileTemplate(found.source, { name: id, file: found.file });
-    } catch (err) {
-      if (err instanceof TemplateError) {
-        issues.push({ code: 'FLOW_ERR_TEMPLATE', message: err.message, file: err.file ?? found.file ?? flow.file, line: err.line ?? 1, column: err.column ?? 1 });
-        return undefined;
-      }
-      throw err;
-    }
+    const inline = found.origin === 'custom';
+    return compile(found.source, id, inline ? step.pos : undefined, false, inline ? flow.file : found.file);
   };
 
   const frame = (f: { template?: string }, step: LeafStep): void => {
@@ -89,8 +85,10 @@ export function prepareFlow(flow: Flow, opts: PrepareOptions = {}): PreparedFlow
         let r: CompiledTemplate | undefined;
         if (s?.template !== undefined) r = compile(s.template, `${step.label} response`, step.pos, false);
         else {
-          const rid = s?.response ?? step.response ?? (step.message !== undefined ? responseIdFor(step.message) : undefined);
-          if (rid !== undefined && (s?.response !== undefined || step.response !== undefined || flow.templates[rid] || resolve(rid, flow.options))) r = message(rid, step);
+          const explicit = s?.response ?? step.response;
+          const rid = explicit ?? (step.message !== undefined ? responseIdFor(step.message) : undefined);
+          // A paired response that does not exist is fine (the host answers 200); a named one must.
+          if (rid !== undefined) r = message(rid, step, explicit === undefined);
         }
         if (r) responses.set(step, r);
       }
