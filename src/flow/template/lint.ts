@@ -267,7 +267,10 @@ function checkRendered(c: Collector, t: CompiledTemplate): void {
       }
       const m = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*(.*?)[ \t]*$/.exec(l);
       if (!m) c.add('error', 'lint.bad-header-line', `header line has no "name:" ("${l.slice(0, 60)}")`, src);
-      else headers.push({ name: m[1], value: m[2], line: src });
+      // "http://host/…" parses as a field named "http"; it is a URL that lost its header name.
+      else if (/^[a-z][a-z0-9+.-]*$/i.test(m[1]) && m[2].startsWith('//')) {
+        c.add('error', 'lint.bad-header-line', `"${l.slice(0, 60)}" is a URL with no header name before it`, src);
+      } else headers.push({ name: m[1], value: m[2], line: src });
     });
   }
   const head = startLine ? { isResponse: startLine.startsWith('HTTP/'), status: Number(/^HTTP\/\S+ (\d{3})/.exec(startLine)?.[1] ?? 0) } : undefined;
