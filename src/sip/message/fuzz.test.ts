@@ -80,7 +80,9 @@ function onlyParseErrors(fn: () => void, input: Buffer): void {
 
 const FIXTURES = ['rfc4475', 'rfc3261', 'rfc3665', 'misc'].flatMap((d) => loadFixtureDir(d).map(([, b]) => b));
 const MUTATIONS = 4000;
-const PARSE_BUDGET_MS = 50;
+// Generous: the box is shared, and a GC pause may land in any one parse; a hang or a quadratic blow-up
+// takes far longer.
+const PARSE_BUDGET_MS = 250;
 
 describe('fuzzing the parser', () => {
   it(`${MUTATIONS} seeded mutations throw nothing but SipParseError, each within ${PARSE_BUDGET_MS} ms`, () => {

@@ -32,12 +32,27 @@ export const DEFAULT_MAX_MESSAGE_SIZE = 65535;
 
 const LF_CRLF = Buffer.from('\n\r\n');
 const LFLF = Buffer.from('\n\n');
-/**
- * Control characters other than HT/LF, or a CR not starting a line break: never valid in a header
- * section, except escaped by a backslash inside a quoted-string (RFC 3261 §25.1 quoted-pair).
- */
-const BAD_CONTROL = /(?<!\\)[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)/;
+/** Bytes that need a closer look: controls other than HT/LF/CR, DEL, and non-ASCII. One scan finds both kinds. */
+const UNUSUAL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\xff]/;
+const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g;
 const HIGH_BYTE = /[\x80-\xff]/;
+
+/**
+ * Index of the first control character that is not escaped by a backslash (RFC 3261 §25.1
+ * quoted-pair admits them inside quoted-strings), or of a CR that does not start a CRLF; else -1.
+ */
+function badControl(head: string, unusual: boolean): number {
+  if (unusual) {
+    CONTROL.lastIndex = 0;
+    for (let m = CONTROL.exec(head); m !== null; m = CONTROL.exec(head)) {
+      if (m.index === 0 || head.charCodeAt(m.index - 1) !== 0x5c) return m.index;
+    }
+  }
+  for (let cr = head.indexOf('\r'); cr !== -1; cr = head.indexOf('\r', cr + 1)) {
+    if (head.charCodeAt(cr + 1) !== 0x0a) return cr;
+  }
+  return -1;
+}
 const VERSION_LIKE = /^SIP\/[0-9]+\.[0-9]+$/i;
 
 /** Runs a value parser on a slice, moving its error offset to the message's coordinates. */
@@ -107,8 +122,9 @@ export function parseMessage(buf: Buffer, opts: ParseOptions = {}): SipMessage {
   if (buf[headEnd - 1] === 0x0d) headEnd--;
 
   let head = buf.toString('latin1', start, headEnd);
-  if (HIGH_BYTE.test(head) && isUtf8(buf.subarray(start, headEnd))) head = buf.toString('utf8', start, headEnd);
-  const control = head.search(BAD_CONTROL);
+  const unusual = UNUSUAL.test(head);
+  if (unusual && HIGH_BYTE.test(head) && isUtf8(buf.subarray(start, headEnd))) head = buf.toString('utf8', start, headEnd);
+  const control = badControl(head, unusual);
   if (control !== -1) fail('SIP_ERR_BAD_HEADER', 'control character in header section', start + control);
 
   // Start line (RFC 3261 §7.1 / §7.2): single spaces between its elements.
