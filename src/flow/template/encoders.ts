@@ -1,25 +1,18 @@
 /** Encoders applied to filler values (TEMPLATES.md "Encoders"). */
 import type { Encoder } from './template-types.ts';
 
+const JSON_NEEDS_ESCAPE = /["\\\u0000-\u001f]/;
+const JSON_ESCAPE_ALL = /["\\\u0000-\u001f]/g;
+const JSON_SHORT: Record<string, string> = { '"': '\\"', '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\b': '\\b', '\f': '\\f' };
+
 /**
  * Escapes a value as the *content* of a JSON string (no surrounding quotes): `"` and `\`, and control characters
  * (RFC 8259 §7). Non-ASCII text stays as UTF-8, which JSON allows; so an SDP's CRLF becomes `\r\n`.
  */
 export function encodeJsonString(s: string): string {
-  let out = '';
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 0x22) out += '\\"';
-    else if (c === 0x5c) out += '\\\\';
-    else if (c >= 0x20) out += s[i];
-    else if (c === 0x0a) out += '\\n';
-    else if (c === 0x0d) out += '\\r';
-    else if (c === 0x09) out += '\\t';
-    else if (c === 0x08) out += '\\b';
-    else if (c === 0x0c) out += '\\f';
-    else out += '\\u' + c.toString(16).padStart(4, '0');
-  }
-  return out;
+  // Hot path: most values (ids, numbers, URLs) need no escaping at all.
+  if (!JSON_NEEDS_ESCAPE.test(s)) return s;
+  return s.replace(JSON_ESCAPE_ALL, (c) => JSON_SHORT[c] ?? '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
 }
 
 /** Percent-encodes every octet of the UTF-8 form except RFC 3986 §2.3 unreserved characters. */

@@ -104,10 +104,14 @@ function isEmptyList(v: FillerValue): boolean {
   return typeof v !== 'string' && v.length === 0;
 }
 
+function encode(s: string, f: FillerNode): string {
+  for (const e of f.encoders) s = applyEncoder(e, s);
+  return s;
+}
+
 function encodeValue(v: FillerValue, f: FillerNode): string {
-  const enc = (s: string) => f.encoders.reduce((acc, e) => applyEncoder(e, acc), s);
-  if (typeof v === 'string') return enc(v);
-  return v.map(enc).join(joinSeparator(f.encoders));
+  if (typeof v === 'string') return f.encoders.length ? encode(v, f) : v;
+  return v.map((x) => encode(x, f)).join(joinSeparator(f.encoders));
 }
 
 /** Renders nodes into `out`; returns true when a conditional filler or a section was dropped. */
@@ -172,20 +176,25 @@ export function renderTemplate(t: CompiledTemplate, ctx: FillerContext, opts: Re
 
   const bodyParts: string[] = [];
   renderNodes(st, t.body, bodyParts);
-  const body = Buffer.from(bodyParts.join(''), 'utf8');
+  const bodyText = bodyParts.join('');
   // {content-length} counts the body's bytes after encoding (RFC 9110 §8.6: octets, not characters).
-  st.contentLength = body.length;
+  const bodyLength = Buffer.byteLength(bodyText, 'utf8');
+  st.contentLength = bodyLength;
 
-  const headParts: string[] = [];
+  let headText = '';
   for (const line of t.head) {
     const parts: string[] = [];
     const dropped = renderNodes(st, line.nodes, parts);
     const text = parts.join('');
     // A line left blank by a dropped conditional goes entirely, EOL included: it would end the header block.
     if (dropped && text.trim() === '') continue;
-    headParts.push(text, line.eol ? EOL_BYTES[line.eol] : eol);
+    headText += text + (line.eol ? EOL_BYTES[line.eol] : eol);
   }
-  const head = Buffer.from(headParts.join(''), 'utf8');
-  const bytes = t.head.length ? Buffer.concat([head, Buffer.from(eol, 'latin1'), body]) : body;
+  // One allocation for the wire bytes; head and body are views of it.
+  const sep = t.head.length ? eol : '';
+  const bytes = Buffer.from(headText + sep + bodyText, 'utf8');
+  const headLength = bytes.length - bodyLength - sep.length;
+  const head = bytes.subarray(0, headLength);
+  const body = bytes.subarray(bytes.length - bodyLength);
   return { head, body, bytes, diagnostics: st.diagnostics, computed: st.computed };
 }
