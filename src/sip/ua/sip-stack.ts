@@ -56,6 +56,8 @@ export interface SipStackOptions {
   userAgent?: string;
   /** Passed to the transport set (message size limit, keep-alives, TLS client settings, DNS). */
   transport?: Omit<TransportSetOptions, 'listen' | 'logger'>;
+  /** How long `close()` waits for un-REGISTERs, BYEs and CANCELs to be answered (default 2000 ms). */
+  closeTimeoutMs?: number;
 }
 
 /** Something that owns a dialog and takes the requests and ACKs sent within it. */
@@ -88,8 +90,10 @@ export class SipStack {
   private readonly inviteClients = new Map<string, DialogOwner>();
   private started = false;
   private closed = false;
+  private readonly closeTimeoutMs: number;
 
   constructor(opts: SipStackOptions) {
+    this.closeTimeoutMs = opts.closeTimeoutMs ?? 2000;
     this.logger = opts.logger ?? silentLogger;
     this.userAgent = opts.userAgent ?? 'Portico';
     this.outboundProxy = opts.outboundProxy ? withLr(parseUri(opts.outboundProxy)) : undefined;
@@ -111,7 +115,10 @@ export class SipStack {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.allSettled([...this.users].map((u) => u.close()));
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.closeTimeoutMs)));
+    await Promise.race([Promise.allSettled([...this.users].map((u) => u.close())), deadline]);
+    clearTimeout(timer);
     await this.transactions.close();
     await this.transport.close();
   }
