@@ -32,8 +32,8 @@ export function parseFlow(source: string, opts: { file?: string } = {}): Flow {
   const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const ctx = new LoadContext(file, doc, lineCounter, source.split('\n'));
   for (const e of doc.errors) {
-    const lp = e.linePos?.[0];
-    ctx.issues.push({ code: 'FLOW_ERR_YAML', message: e.message.split('\n')[0]!, file, line: lp?.line ?? 1, column: lp?.col ?? 1 });
+    const lp = e.linePos?.[0] ?? lineCounter.linePos(e.pos[0]);
+    ctx.issues.push({ code: 'FLOW_ERR_YAML', message: e.message.split('\n')[0]!, file, line: lp.line, column: lp.col });
   }
   if (ctx.issues.length) throw new FlowLoadError(ctx.issues);
   const raw = doc.toJS({ maxAliasCount: 100 }) as unknown;

@@ -102,10 +102,12 @@ class HttpConnection {
   private onClose(): void {
     const wasClosed = this.closed;
     this.closed = true;
-    if (this.pending) {
+    const p = this.pending;
+    if (p) {
       // A response delimited by the end of the connection is complete now (RFC 9112 §6.3 item 8).
-      if (this.pending.gotBytes && this.tryParse(true)) return;
-      this.fail('FLOW_ERR_HTTP_CLOSED', this.pending.gotBytes ? 'connection closed mid-response' : 'connection closed before any response');
+      if (p.gotBytes && this.tryParse(true)) return;
+      // tryParse may already have failed the request (bad bytes); then there is nothing left to do.
+      if (this.pending === p) this.fail('FLOW_ERR_HTTP_CLOSED', p.gotBytes ? 'connection closed mid-response' : 'connection closed before any response');
     } else if (!wasClosed) this.onIdleClose(this);
   }
 
