@@ -8,7 +8,7 @@
 // Exit codes of SIPp: 0 every call succeeded, 1 at least one call failed, 97 stopped by an internal
 // command, 99 ended normally without any call processed, 255 fatal error (e.g. a scenario that does
 // not load), 254 fatal socket binding error.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -78,6 +78,12 @@ export interface SippOptions {
    * UAS needs to see a retransmitted request as a new message (see uas-drop-first-invite.xml).
    */
   retransmissions?: boolean;
+  /**
+   * How long SIPp remembers a finished call to absorb its late messages (`-deadcall_wait`, ms;
+   * SIPp's default 33 s). 0 lets a request that reuses a finished call's Call-ID (a REGISTER
+   * refresh) start a new call.
+   */
+  deadCallWaitMs?: number;
   /** `-default_behaviors` value, e.g. `'none'` or `'-bye'`. */
   defaultBehaviors?: string;
   /** TLS key and certificate (`-tls_key`, `-tls_cert`); generated when transport is tls and omitted. */
@@ -231,6 +237,25 @@ export function parseSippMessages(log: string): SippTraceEntry[] {
   return entries;
 }
 
+let tlsSupport: boolean | undefined;
+
+/**
+ * Whether this SIPp was built with TLS. Debian's sip-tester is not (`sipp -v` says
+ * `SIPp v3.6.1-SCTP-PCAP-RTPSTREAM`), so TLS interop tests use Kamailio or Node's tls instead.
+ */
+export function sippSupportsTls(): boolean {
+  if (tlsSupport === undefined) {
+    let version = '';
+    try {
+      version = execFileSync('sipp', ['-v'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (err) {
+      version = String((err as { stdout?: string }).stdout ?? '');
+    }
+    tlsSupport = /SIPp v\S*TLS/.test(version);
+  }
+  return tlsSupport;
+}
+
 export function scenarioPath(name: string): string {
   return join(SCENARIO_DIR, `${name}.xml`);
 }
@@ -330,6 +355,7 @@ export class Sipp {
     for (const [k, v] of Object.entries(o.vars ?? {})) args.push('-set', k, String(v));
     if (o.auth) args.push('-au', o.auth.username, '-ap', o.auth.password);
     if (o.retransmissions === false) args.push('-nr');
+    if (o.deadCallWaitMs !== undefined) args.push('-deadcall_wait', `${o.deadCallWaitMs}ms`);
     if (o.defaultBehaviors !== undefined) args.push('-default_behaviors', o.defaultBehaviors);
     if ((o.transport ?? 'udp') === 'tls') {
       const tls = o.tls ?? { keyPath: join(this.dir, 'sipp-key.pem'), certPath: join(this.dir, 'sipp-cert.pem') };
@@ -352,6 +378,9 @@ export class Sipp {
     const o = this.options;
     const transport = o.transport ?? 'udp';
     const sipProtocol = transport === 'udp' ? 'udp' : 'tcp';
+    if (transport === 'tls' && !sippSupportsTls()) {
+      throw new Error('this SIPp is built without TLS (Debian sip-tester is); use udp or tcp');
+    }
     this.ports = {
       sip: o.localPort ?? (await freePort(sipProtocol)),
       media: o.mediaPort ?? (await freePort('udp', { alsoFree: [1, 2, 3] })),
@@ -380,7 +409,8 @@ export class Sipp {
       if (bound) return;
       if (!this.running) {
         const r = await exited;
-        if (o.remote !== undefined && sipProtocol === 'tcp') return; // a UAC that finished already
+        // A UAC that already finished: over TCP it never binds; over UDP it may be done before we look.
+        if (o.remote !== undefined && (sipProtocol === 'tcp' || r.code === 0)) return;
         throw new Error(`sipp exited during start (code ${r.code}): ${this.errors() || this.screen().slice(-2000)}`);
       }
       if (Date.now() > deadline) {
