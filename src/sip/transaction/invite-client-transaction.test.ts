@@ -42,18 +42,15 @@ describe('InviteClientTransaction', () => {
         const tx = stack.layer.sendRequest(stackRequest('INVITE'), peer.target, new RecordingUser());
         assert.ok(tx instanceof InviteClientTransaction);
         assert.equal(tx.state, 'Calling');
-        // Sends due at 0, 20, 60, 140, 300 ms; the next one only at 620 ms.
-        await sleep(400);
+        // Sends due at 0, 20, 60, 140, 300 ms; the next one not before 620 ms. Timers may fire late on a
+        // busy machine, never early, so the checks below are lower bounds plus the count in the window.
+        await sleep(460);
         const times = peer.times('INVITE');
-        assert.equal(times.length, 5, `INVITEs seen at ${times.map((t) => (t - times[0]!).toFixed(0)).join(', ')}`);
-        // Arrival times are measured in this process, so each carries some event-loop noise: check the
-        // span (20 + 40 + 80 + 160 = 300 ms) and that the later intervals double.
         const g = gaps(times);
-        const span = times[4]! - times[0]!;
-        assert.ok(span >= 285, `span ${span} ms`);
-        for (let i = 2; i < g.length; i++) assert.ok(g[i]! > g[i - 1]! * 1.5, `interval doubles: ${g.join(', ')}`);
+        assert.equal(times.length, 5, `INVITEs ${g.map((x) => x.toFixed(0)).join(', ')} ms apart`);
+        assert.ok(times[4]! - times[0]! >= 285, `span of 20 + 40 + 80 + 160 ms, got ${times[4]! - times[0]!}`);
         // Timer A has no T2 cap for INVITE (RFC 3261 §17.1.1.2): the last interval exceeds T2 = 100.
-        assert.ok(g[3]! > 140, `last gap ${g[3]} beyond T2`);
+        assert.ok(g[2]! >= 60 && g[3]! >= 130, `intervals double (40, 80, 160 due): ${g.join(', ')}`);
         const branches = new Set(peer.requests('INVITE').map((r) => r.topVia.branch));
         assert.equal(branches.size, 1, 'retransmissions are the same request');
       });
@@ -67,6 +64,7 @@ describe('InviteClientTransaction', () => {
         await peer.send(peerResponse(peer.requests('INVITE')[0]!, 180), stack.udpPort);
         await until(() => user.responses.length === 1, 1000, '180 at the TU');
         assert.equal(tx.state, 'Proceeding');
+        await sleep(30); // let a retransmission already on its way arrive
         const count = peer.requests('INVITE').length;
         await sleep(400); // without the 180, at least two more would have gone out
         assert.equal(peer.requests('INVITE').length, count);
@@ -87,9 +85,10 @@ describe('InviteClientTransaction', () => {
         assert.equal(user.timeouts[0]!.status, 408);
         assert.equal(tx.state, 'Terminated');
         assert.equal(stack.layer.size, 0);
-        // 0, 10, 30, 70, 150, 310, 630: six or seven depending on when B wins the race with A.
+        // Due at 0, 10, 30, 70, 150, 310, 630: at most seven before B; fewer if timers ran late.
+        await sleep(30);
         const sent = peer.requests('INVITE').length;
-        assert.ok(sent >= 6 && sent <= 7, `${sent} INVITEs`);
+        assert.ok(sent >= 5 && sent <= 7, `${sent} INVITEs`);
         await sleep(100);
         assert.equal(peer.requests('INVITE').length, sent, 'nothing after termination');
       });

@@ -71,6 +71,9 @@ export class InviteServerTransaction extends TransactionBase<InviteServerState> 
 
   respond(res: SipResponse): void {
     const status = res.status;
+    // The layer closed under a TU still working on the request: nothing can be sent, and it is not the
+    // TU's mistake, so this is not an error.
+    if (this.aborted) return;
     switch (this.state) {
       case 'Proceeding':
         this.timers.stop('Trying');

@@ -111,6 +111,29 @@ describe('NonInviteServerTransaction', () => {
     });
   });
 
+  describe('transport errors', () => {
+    it('reports a response that cannot be sent to the TU as a TransportError and terminates (RFC 3261 §17.2.4)', async () => {
+      const errors: string[] = [];
+      await withServer(
+        'tcp',
+        { t1: 500 },
+        (_req, tx) => {
+          tx.user = { onTransportError: (err, t) => errors.push(`${err.name} ${err.code} in ${t.state}`) };
+        },
+        async ({ peer, port, txs }) => {
+          await peer.send(peerRequest(peer, 'OPTIONS'), port);
+          await until(() => txs.length === 1, 1000, 'OPTIONS');
+          await peer.close(); // the connection, and the port it came from, are gone
+          await sleep(50);
+          reply(txs[0]!, 200);
+          await until(() => errors.length === 1, 2000, 'transport error');
+          assert.match(errors[0]!, /^TransportError SIP_ERR_TRANSPORT_[A-Z]+ in Terminated$/);
+          assert.equal(txs[0]!.state, 'Terminated');
+        },
+      );
+    });
+  });
+
   describe('transitions', () => {
     it('throws on a transition the RFC does not define', async () => {
       await withServer('udp', { t1: 500 }, () => {}, async ({ peer, port, txs }) => {

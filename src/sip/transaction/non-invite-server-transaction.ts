@@ -54,6 +54,9 @@ export class NonInviteServerTransaction extends TransactionBase<NonInviteServerS
 
   respond(res: SipResponse): void {
     const status = res.status;
+    // The layer closed under a TU still working on the request: nothing can be sent, and it is not the
+    // TU's mistake, so this is not an error.
+    if (this.aborted) return;
     if (this.state === 'Completed' || this.state === 'Terminated') {
       // Responses after the final one are discarded (RFC 3261 §17.2.2); we tell the TU by throwing.
       throw new TransactionStateError(`${this.request.method} server transaction ${this.branch} is ${this.state}: cannot send ${status}`);
