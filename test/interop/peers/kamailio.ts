@@ -462,6 +462,20 @@ export class Kamailio {
     }
   }
 
+  /**
+   * Binds `contactUri` to `aor` directly in usrloc (`ul.add`), as if a REGISTER had done it: for a
+   * peer that cannot register itself, e.g. a SIPp UAS.
+   */
+  async addLocation(aor: string, contactUri: string, expiresS = 3600): Promise<void> {
+    // ul.add table aor contact expires q path flags cflags methods; `s:` makes kamcmd send an empty string.
+    await this.kamcmd('ul.add', 'location', aor, contactUri, String(expiresS), '1.0', 's:', '0', '0', '0');
+  }
+
+  /** Removes every binding of `aor` (`ul.rm`). */
+  async removeLocations(aor: string): Promise<void> {
+    await this.kamcmd('ul.rm', 'location', aor);
+  }
+
   /** Everything Kamailio logged so far. */
   log(): string {
     return existsSync(this.logFile) ? readFileSync(this.logFile, 'utf8') : '';

@@ -127,3 +127,21 @@ export async function waitGone(pids: number[], timeoutMs: number): Promise<numbe
   }
   return alive;
 }
+
+/** CPU time (user + system) consumed so far by the given processes, in ms; gone pids count 0. */
+export function cpuTimeMs(pids: number[]): number {
+  // /proc/<pid>/stat fields 14 and 15 (utime, stime) are in clock ticks; Linux reports 100 per second.
+  const ticksPerSecond = 100;
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // rest[0] is field 3 (state), so field n is rest[n - 3].
+      ticks += Number(rest[11]) + Number(rest[12]);
+    } catch {
+      /* gone */
+    }
+  }
+  return (ticks * 1000) / ticksPerSecond;
+}
