@@ -1,0 +1,146 @@
+/**
+ * REGISTER transactions per second that Portico's stack completes against a SIPp registrar
+ * (uas-register-loop.xml, UDP, 127.0.0.1), as a ratio to SIPp's own UAC against the same SIPp
+ * registrar in the same run; and the memory one live registration (user + binding with its refresh
+ * timer) costs in the stack.
+ *
+ *   node --import tsx bench/sip-register.bench.ts [--seconds 4] [--window 256] [--live 20000]
+ *
+ * Both clients share the machine with the SIPp registrar, so the figures are lower bounds; the
+ * ratio is what carries over.
+ */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { parseArgs } from 'node:util';
+import { SipStack, type Registration } from '../src/sip/ua/index.ts';
+import { cpuTimeMs } from '../test/interop/peers/processes.ts';
+import { Sipp } from '../test/interop/peers/sipp.ts';
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '4' },
+    window: { type: 'string', default: '256' },
+    live: { type: 'string', default: '20000' },
+    'sipp-rate': { type: 'string', default: '30000' },
+  },
+});
+const seconds = Number(values.seconds);
+const window = Number(values.window);
+const liveCount = Number(values.live);
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+function progress(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+/** SIPp's UAC at a rate above what it can send: what it achieves is its ceiling. */
+async function sippUac(registrar: string): Promise<{ perSecond: number; failed: number }> {
+  const rate = Number(values['sipp-rate']);
+  const client = new Sipp({
+    scenario: 'uac-register',
+    name: 'bench-uac',
+    remote: registrar,
+    rate,
+    limit: window,
+    calls: rate * seconds,
+    timeoutMs: (seconds + 2) * 1000,
+    traceMessages: false,
+  });
+  await client.start();
+  // SIPp cannot keep up with the asked rate; stop it after the run time and read what it did.
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const result = await client.stop();
+  const stats = result.stats;
+  const ok = stats?.successfulCalls ?? 0;
+  return { perSecond: Math.round((ok * 1000) / (stats?.elapsedMs || seconds * 1000)), failed: stats?.failedCalls ?? 0 };
+}
+
+/** Our stack: `window` registrations in flight, each a new AOR r<n>, for `seconds`. */
+async function porticoUac(registrarPort: number): Promise<{ perSecond: number; failed: number; cpuMs: number }> {
+  const stack = new SipStack({ listen: [{ protocol: 'udp', host: '127.0.0.1', port: 0 }], closeTimeoutMs: 0 });
+  await stack.start();
+  let done = 0;
+  let failed = 0;
+  let n = 0;
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  async function worker(): Promise<void> {
+    while (performance.now() < deadline) {
+      const user = stack.createUser({ aor: `sip:r${n++}@127.0.0.1` });
+      const reg = user.registration({ registrar: `sip:127.0.0.1:${registrarPort}`, expires: 3600, retry: false });
+      try {
+        await reg.register();
+        done++;
+      } catch {
+        failed++;
+      }
+      // Free the slot without an un-REGISTER: this measures REGISTER transactions, not pairs.
+      stack.forgetUser(user);
+    }
+  }
+  await Promise.all(Array.from({ length: window }, worker));
+  const elapsed = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
+  await stack.close();
+  return { perSecond: Math.round((done * 1000) / elapsed), failed, cpuMs: Math.round((cpu.user + cpu.system) / 1000) };
+}
+
+/** Heap per live registration: `liveCount` users registered and refreshing, measured after GC. */
+async function memoryPerRegistration(registrarPort: number): Promise<{ bytes: number; count: number }> {
+  const stack = new SipStack({ listen: [{ protocol: 'udp', host: '127.0.0.1', port: 0 }], closeTimeoutMs: 0 });
+  await stack.start();
+  const keep: Registration[] = [];
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  let next = 0;
+  async function worker(): Promise<void> {
+    while (next < liveCount) {
+      const user = stack.createUser({ aor: `sip:m${next++}@127.0.0.1` });
+      const reg = user.registration({ registrar: `sip:127.0.0.1:${registrarPort}`, expires: 3600, retry: false });
+      await reg.register();
+      keep.push(reg);
+    }
+  }
+  await Promise.all(Array.from({ length: window }, worker));
+  // Let the transactions of the last REGISTERs finish (Timer K on UDP = T4) before measuring.
+  await new Promise((r) => setTimeout(r, 5500));
+  gc();
+  const after = process.memoryUsage().heapUsed;
+  const bytes = Math.round((after - before) / keep.length);
+  await stack.close();
+  return { bytes, count: keep.length };
+}
+
+const registrar = new Sipp({ scenario: 'uas-register-loop', name: 'bench-registrar', traceMessages: false, deadCallWaitMs: 0 });
+await registrar.start();
+try {
+  progress(`SIPp registrar on ${registrar.address}; ${seconds} s per run, ${window} in flight`);
+  const uasCpu0 = cpuTimeMs([registrar.pid!]);
+  const sipp = await sippUac(registrar.address);
+  const uasCpu1 = cpuTimeMs([registrar.pid!]);
+  progress(`SIPp UAC → SIPp UAS: ${sipp.perSecond} REGISTER/s (${sipp.failed} failed)`);
+  const ours = await porticoUac(registrar.port);
+  const uasCpu2 = cpuTimeMs([registrar.pid!]);
+  progress(`Portico UAC → SIPp UAS: ${ours.perSecond} REGISTER/s (${ours.failed} failed), ${ours.cpuMs} ms CPU`);
+  const memory = await memoryPerRegistration(registrar.port);
+  progress(`memory: ${memory.bytes} bytes of heap per live registration (${memory.count} live)`);
+  const result = {
+    bench: 'sip-register',
+    seconds,
+    window,
+    sippUacPerSecond: sipp.perSecond,
+    porticoUacPerSecond: ours.perSecond,
+    ratio: Number((ours.perSecond / Math.max(1, sipp.perSecond)).toFixed(2)),
+    porticoFailed: ours.failed,
+    registrarCpuMsDuringSipp: Math.round(uasCpu1 - uasCpu0),
+    registrarCpuMsDuringPortico: Math.round(uasCpu2 - uasCpu1),
+    bytesPerLiveRegistration: memory.bytes,
+    liveRegistrations: memory.count,
+  };
+  console.log(JSON.stringify(result));
+} finally {
+  await registrar.stop();
+}
