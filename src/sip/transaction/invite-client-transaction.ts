@@ -142,7 +142,12 @@ export class InviteClientTransaction extends TransactionBase<InviteClientState> 
     this.env.send(this.ack, this.dest).catch((err: unknown) => this.onTransportFailure(err));
   }
 
-  /** Later sends (retransmissions, ACK) leave on the same connection / socket (RFC 3261 §17.1.1.3). */
+  /**
+   * Later sends (retransmissions, ACK) leave on the same connection / socket (RFC 3261 §17.1.1.3).
+   * Not yet: when the transport moves a large INVITE from UDP to TCP it rewrites the top Via of the copy
+   * it sends, not of `request`, so the ACK for a non-2xx would carry the UDP sent-by and a strict server
+   * would not match it.
+   */
   private pin(flow: Flow): void {
     if (flow.protocol !== this.dest.protocol) {
       // The transport moved a large request from UDP to TCP (RFC 3261 §18.1.1): no retransmissions then.

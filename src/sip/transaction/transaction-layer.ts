@@ -22,12 +22,7 @@ import { InviteServerTransaction } from './invite-server-transaction.ts';
 import { NonInviteClientTransaction } from './non-invite-client-transaction.ts';
 import { NonInviteServerTransaction } from './non-invite-server-transaction.ts';
 import { resolveTimerConfig, transactionTimers, type TimerConfig } from './timers.ts';
-import type {
-  ClientTransaction as ClientTransactionShape,
-  ClientTransactionUser,
-  ServerTransaction as ServerTransactionShape,
-  TransactionEnv,
-} from './transaction.ts';
+import type { ClientTransactionUser, TransactionEnv } from './transaction.ts';
 
 /** RFC 3261 §8.1.1.7: branches of RFC 3261 elements start with this. */
 const MAGIC_COOKIE = 'z9hG4bK';
@@ -64,7 +59,7 @@ export class TransactionLayer {
   private readonly clients = new Map<string, AnyClientTransaction>();
   private readonly servers = new Map<string, AnyServerTransaction>();
   private readonly keysOf = new Map<AnyClientTransaction | AnyServerTransaction, string>();
-  private requestHandler: ((req: SipRequest, tx: ShapeOfServer) => void) | undefined;
+  private requestHandler: ((req: SipRequest, tx: AnyServerTransaction) => void) | undefined;
   private ackHandler: ((ack: SipRequest, flow: Flow) => void) | undefined;
   private strayHandler: ((res: SipResponse, flow: Flow) => void) | undefined;
   private state: LayerState = 'open';
@@ -129,7 +124,7 @@ export class TransactionLayer {
   }
 
   /** New requests (not retransmissions, not ACKs for non-2xx); CANCEL too. */
-  onRequest(handler: (req: SipRequest, tx: ShapeOfServer) => void): void {
+  onRequest(handler: (req: SipRequest, tx: AnyServerTransaction) => void): void {
     this.requestHandler = handler;
   }
 
@@ -309,11 +304,6 @@ export class TransactionLayer {
     if (this.size === 0) this.drained?.();
   }
 }
-
-type ShapeOfServer = AnyServerTransaction & ServerTransactionShape;
-// Keeps the exported shapes and the concrete classes in step at compile time.
-const _clientShape: (tx: AnyClientTransaction) => ClientTransactionShape = (tx) => tx;
-void _clientShape;
 
 function hasMagicCookie(via: Via): boolean {
   return via.branch !== undefined && via.branch.startsWith(MAGIC_COOKIE);
