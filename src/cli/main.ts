@@ -2,6 +2,7 @@
  * `portico`: the command line. Subcommands live in their own modules; this file only assembles them.
  */
 import { Command } from 'commander';
+import { registerFlowCommands } from '../flow/cli.ts';
 import { registerSipCommands } from './sip-commands.ts';
 
 const program = new Command();
@@ -12,11 +13,6 @@ program
 
 registerSipCommands(program);
 
-try {
-  const { registerFlowCommands } = await import('../flow/cli.ts');
-  registerFlowCommands(program);
-} catch (err) {
-  if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
-}
+registerFlowCommands(program);
 
 await program.parseAsync(process.argv);
