@@ -51,6 +51,16 @@ describe('SIPp against SIPp', () => {
     assert.match(ok?.text ?? '', /\r\nm=audio \d+ RTP\/AVP 0\r\n/);
   });
 
+  it('completes the same call over TCP (one connection, Content-Length framing)', async () => {
+    const uas = await sipp({ scenario: 'uas-invite-wait-bye', calls: 1, transport: 'tcp' });
+    const uac = await sipp({ scenario: 'uac-invite', remote: uas.address, calls: 1, transport: 'tcp', vars: { holdms: 20 } });
+    const [caller, callee] = await Promise.all([uac.waitExit(5000), uas.waitExit(5000)]);
+    assert.equal(caller.code, 0, uac.errors());
+    assert.equal(callee.code, 0, uas.errors());
+    assert.ok(uas.messages().every((m) => m.transport === 'TCP'));
+    assert.match(header(uas.received()[0], 'Via') ?? '', /^SIP\/2\.0\/TCP /);
+  });
+
   it('uas-invite-bye hangs up itself with a BYE that the caller sees (uac-invite waits for it)', async () => {
     const uas = await sipp({ scenario: 'uas-invite-bye', calls: 1, vars: { holdms: 20 } });
     // uac-invite would send its own BYE; a caller that only answers BYE is the built-in uac with a long call.
@@ -101,7 +111,7 @@ describe('SIPp against SIPp', () => {
     const invites = uas.received().filter((m) => m.method === 'INVITE');
     assert.equal(invites.length, 2);
     // SIPp's caller retransmits after 500 ms (its retrans="500", i.e. T1).
-    const gapMs = (Date.parse(invites[1]!.time.replace(' ', 'T')) - Date.parse(invites[0]!.time.replace(' ', 'T')));
+    const gapMs = invites[1]!.timeMs - invites[0]!.timeMs;
     assert.ok(gapMs >= 400, `retransmitted after ${gapMs} ms`);
     assert.equal(header(invites[0], 'Via'), header(invites[1], 'Via'));
   });

@@ -134,8 +134,10 @@ export interface SippTraceEntry {
   direction: 'sent' | 'received';
   /** 'UDP', 'TCP', 'TLS' as SIPp logs it. */
   transport: string;
-  /** SIPp's timestamp line, e.g. `2026-11-23 12:15:00.804622`. */
+  /** SIPp's timestamp line, e.g. `2026-11-23 12:15:00.804622` (local time). */
   time: string;
+  /** The same instant in ms since the epoch, for timing assertions (retransmission intervals). */
+  timeMs: number;
   /** The SIP message, lines joined with CRLF. */
   text: string;
   /** Request method, or undefined for a response. */
@@ -227,6 +229,7 @@ export function parseSippMessages(log: string): SippTraceEntry[] {
         direction: head[2] as 'sent' | 'received',
         transport: head[1] as string,
         time,
+        timeMs: Date.parse(time.replace(' ', 'T')),
         text,
         ...(status ? { status: Number(status[1]) } : {}),
         ...(method ? { method: method[1] } : {}),
