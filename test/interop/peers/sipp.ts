@@ -412,8 +412,9 @@ export class Sipp {
       if (bound) return;
       if (!this.running) {
         const r = await exited;
-        // A UAC that already finished: over TCP it never binds; over UDP it may be done before we look.
-        if (o.remote !== undefined && (sipProtocol === 'tcp' || r.code === 0)) return;
+        // A quick UAC may be done before we look (and over TCP it never binds): a normal end, with
+        // every call ok or some failed, is for waitExit() to report, not a failed start.
+        if (r.code === SIPP_EXIT.allCallsSucceeded || r.code === SIPP_EXIT.someCallFailed) return;
         throw new Error(`sipp exited during start (code ${r.code}): ${this.errors() || this.screen().slice(-2000)}`);
       }
       if (Date.now() > deadline) {
