@@ -5,7 +5,7 @@ import type { IntervalSnapshot } from './report-types.ts';
 /**
  * One compact line for the terminal, refreshed each interval:
  *
- *   `[01:23] 48.0/s  clients 120 (max 150)  ok 10,234  fail 12 (timeout 9)  p95 23.4 ms`
+ *   `[01:23]  48.0/s  clients 120 (max 150)  ok 10,234  fail 12 (timeout 9)  p95 23.4 ms`
  *
  * The rate and p95 are those of the last closed interval; ok and fail are cumulative step counts,
  * with the most frequent failure reason in brackets.

@@ -155,8 +155,8 @@ export class RunRecorder {
   clientEnded(clientId: number): void {
     if (this.late()) return;
     this.advance();
-    this.ended += 1;
-    this.active.delete(clientId);
+    // A client ended twice (or never started) is not counted again.
+    if (this.active.delete(clientId)) this.ended += 1;
     this.sampler.clientEnded(clientId);
   }
 
