@@ -68,6 +68,10 @@ describe('HTML report', () => {
     assert.match(html, /<dt>rate<\/dt><dd>2\/s<\/dd>/);
     assert.match(html, /1 of 4 flows and 1 of 8 steps failed/);
     assert.match(report(sampleRun({ failing: false })), /<div class="verdict pass">PASS<\/div>/);
+    const pretty = report(sampleRun({ run: { flow: 'x', rampUpMs: 10_000, durationMs: 0, repeat: true } }));
+    assert.match(pretty, /<dt>ramp up<\/dt><dd>10.00 s<\/dd>/);
+    assert.match(pretty, /<dt>duration<\/dt><dd>0<\/dd>/);
+    assert.match(pretty, /<dt>repeat<\/dt><dd>yes<\/dd>/);
   });
 
   it('charts rates, latency percentiles and active clients over time as inline SVG', () => {

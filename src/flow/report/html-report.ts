@@ -71,7 +71,7 @@ function header(s: RunSummary, name: string): string {
   const verdictText = { pass: 'PASS', fail: 'FAIL', 'no-traffic': 'NO TRAFFIC', aborted: 'ABORTED' }[s.verdict] ?? s.verdict;
   const cfg: [string, string][] = Object.entries(s.run)
     .filter(([, v]) => v !== undefined && v !== null && v !== '')
-    .map(([k, v]) => [k, String(v)]);
+    .map(([k, v]) => configEntry(k, v as string | number | boolean));
   cfg.push(['started', s.startedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')]);
   cfg.push(['elapsed', formatElapsed(s.durationMs)]);
   cfg.push(['interval', formatMs(s.intervalMs)]);
@@ -85,6 +85,16 @@ function header(s: RunSummary, name: string): string {
 </header>`;
 }
 
+/** A run setting for people: `rampUpMs: 10000` reads "ramp up: 10.00 s", `repeat: true` reads "repeat: yes". */
+function configEntry(key: string, value: string | number | boolean): [string, string] {
+  const words = key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase();
+  if (typeof value === 'number' && /\bms$/.test(words)) {
+    return [words.replace(/\s*ms$/, ''), value === 0 ? '0' : formatMs(value)];
+  }
+  if (typeof value === 'boolean') return [words, value ? 'yes' : 'no'];
+  return [words, String(value)];
+}
+
 function kpis(s: RunSummary): string {
   const top = topReasons(s.steps.failuresByReason)[0];
   const lat = s.steps.latencyMs;
@@ -94,7 +104,11 @@ function kpis(s: RunSummary): string {
     ['Failures', formatCount(s.steps.failures), top ? `most: ${top[0]}` : 'none', s.steps.failures > 0 ? 'bad' : 'good'],
     ['Step rate', `${formatRate(s.steps.rate.attemptsPerSec)}/s`, `${formatRate(s.flows.rate.attemptsPerSec)} flows/s`],
     ['Latency p95', formatMs(lat?.p95), lat ? `p50 ${formatMs(lat.p50)} · p99 ${formatMs(lat.p99)}` : 'no successful step'],
-    ['Peak clients', formatCount(s.clients.maxActive), `${formatCount(s.clients.started)} started`],
+    [
+      'Peak clients',
+      formatCount(s.clients.maxActive),
+      `${formatCount(s.clients.started)} started${s.clients.active > 0 ? ` · ${formatCount(s.clients.active)} unfinished` : ''}`,
+    ],
   ];
   return `<section class="kpis">${tiles
     .map(([label, value, sub, tone]) => `<div class="kpi${tone ? ` ${tone}` : ''}"><div class="kl">${escapeHtml(label)}</div><div class="kv">${escapeHtml(value)}</div><div class="ks">${escapeHtml(sub)}</div></div>`)
@@ -130,11 +144,14 @@ function charts(intervals: IntervalSnapshot[]): string {
     yUnit: 'clients',
     height: 190,
     yFormat: (v) => formatCount(v),
-    series: [{ name: 'active clients', color: COLORS.clients, values: intervals.map((i) => i.activeClients), aggregate: 'max', fill: true }],
+    series: [
+      { name: 'most at once', color: COLORS.clients, values: intervals.map((i) => i.intervalMaxActiveClients), aggregate: 'max', fill: true },
+      { name: 'at interval end', color: '#92400e', values: intervals.map((i) => i.activeClients), dashed: true },
+    ],
   });
   return `<section class="card" id="rates"><h2>Throughput</h2><p class="hint">Steps finished per interval: attempts, successes and failures per second.</p>${rates}</section>
 <section class="card" id="latency"><h2>Response time</h2><p class="hint">p50, p95 and p99 of successful steps in each interval.</p>${latency}</section>
-<section class="card" id="clients"><h2>Concurrent clients</h2>${clients}</section>`;
+<section class="card" id="clients"><h2>Concurrent clients</h2><p class="hint">Most clients active at once in each interval, and those still active at its end.</p>${clients}</section>`;
 }
 
 function stepTable(s: RunSummary): string {

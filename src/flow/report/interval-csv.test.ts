@@ -40,6 +40,7 @@ describe('periodic CSV', () => {
     assert.equal(r[0].attempts_per_s, '3.00');
     assert.equal(r[0].p50_ms, '12.000');
     assert.equal(r[0].active_clients, '1');
+    assert.equal(r[0].interval_max_active_clients, '1');
     assert.ok(!Number.isNaN(Date.parse(r[0].time)));
 
     now = 2500;

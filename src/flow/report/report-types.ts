@@ -129,7 +129,11 @@ export interface IntervalSnapshot {
     interval: Counters;
     cumulative: Counters;
   };
+  /** Clients active at the end of the interval (or now). */
   activeClients: number;
+  /** Most clients active at once during the interval: short flows may start and end between two ends. */
+  intervalMaxActiveClients: number;
+  /** Most clients active at once since the start. */
   maxActiveClients: number;
   clientsStarted: number;
   clientsEnded: number;

@@ -116,6 +116,24 @@ describe('RunRecorder counting', () => {
     assert.deepEqual(s.clients, { started: 4, ended: 4, active: 0, maxActive: 3 });
   });
 
+  it('records the most clients active at once inside each interval', () => {
+    const { rec, intervals, at } = manual({ intervalMs: 1000 });
+    rec.clientStarted(1);
+    rec.clientStarted(2);
+    rec.clientEnded(1);
+    rec.clientEnded(2);
+    at(1000);
+    rec.clientStarted(3);
+    at(2000);
+    assert.deepEqual(
+      intervals.map((i) => [i.activeClients, i.intervalMaxActiveClients, i.maxActiveClients]),
+      [
+        [0, 2, 2],
+        [1, 1, 2],
+      ],
+    );
+  });
+
   it('gives the verdict pass, no-traffic, or what the runner sets', () => {
     const a = manual().rec;
     assert.equal(a.summary().verdict, 'no-traffic');

@@ -105,6 +105,7 @@ export class RunRecorder {
   private intervalStart: number;
   private intervalSteps = emptyCounters();
   private intervalFlows = emptyCounters();
+  private intervalMaxActive = 0;
   private readonly intervalLatency = new LatencyHistogram();
   private lastClosed: IntervalSnapshot | null = null;
   private history: IntervalSnapshot[] = [];
@@ -149,6 +150,7 @@ export class RunRecorder {
     this.started += 1;
     this.active.add(clientId);
     if (this.active.size > this.maxActive) this.maxActive = this.active.size;
+    if (this.active.size > this.intervalMaxActive) this.intervalMaxActive = this.active.size;
     this.sampler.clientSeen(clientId);
   }
 
@@ -358,6 +360,7 @@ export class RunRecorder {
     this.intervalStart = end;
     this.intervalSteps = emptyCounters();
     this.intervalFlows = emptyCounters();
+    this.intervalMaxActive = this.active.size;
     this.intervalLatency.reset();
     if (this.onInterval) {
       try {
@@ -395,6 +398,7 @@ export class RunRecorder {
       latency,
       flows: { interval: cloneCounters(this.intervalFlows), cumulative: cloneCounters(this.flowsTotal) },
       activeClients: this.active.size,
+      intervalMaxActiveClients: this.intervalMaxActive,
       maxActiveClients: this.maxActive,
       clientsStarted: this.started,
       clientsEnded: this.ended,
