@@ -7,12 +7,16 @@ export type EventMap = Record<string, unknown[]>;
 type Listener<A extends unknown[]> = (...args: A) => void;
 
 export class TypedEmitter<E extends EventMap> {
-  private listeners = new Map<keyof E, Set<Listener<never[]>>>();
-  onListenerError: (err: unknown, event: string) => void = () => {};
+  // Created with the first listener: many emitters (idle registrations) never get one.
+  private listeners: Map<keyof E, Set<Listener<never[]>>> | undefined;
+
+  /** Where a throwing listener's error goes; subclasses log it. */
+  protected onListenerError(_err: unknown, _event: string): void {}
 
   on<K extends keyof E>(event: K, listener: Listener<E[K]>): this {
-    let set = this.listeners.get(event);
-    if (!set) this.listeners.set(event, (set = new Set()));
+    const listeners = (this.listeners ??= new Map());
+    let set = listeners.get(event);
+    if (!set) listeners.set(event, (set = new Set()));
     set.add(listener as unknown as Listener<never[]>);
     return this;
   }
@@ -26,7 +30,7 @@ export class TypedEmitter<E extends EventMap> {
   }
 
   off<K extends keyof E>(event: K, listener: Listener<E[K]>): this {
-    this.listeners.get(event)?.delete(listener as unknown as Listener<never[]>);
+    this.listeners?.get(event)?.delete(listener as unknown as Listener<never[]>);
     return this;
   }
 
@@ -36,15 +40,15 @@ export class TypedEmitter<E extends EventMap> {
   }
 
   listenerCount(event: keyof E): number {
-    return this.listeners.get(event)?.size ?? 0;
+    return this.listeners?.get(event)?.size ?? 0;
   }
 
   removeAllListeners(): void {
-    this.listeners.clear();
+    this.listeners = undefined;
   }
 
   protected emit<K extends keyof E>(event: K, ...args: E[K]): void {
-    const set = this.listeners.get(event);
+    const set = this.listeners?.get(event);
     if (!set) return;
     for (const listener of [...set]) {
       try {

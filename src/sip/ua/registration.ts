@@ -47,7 +47,8 @@ export interface RegistrationEvents extends Record<string, unknown[]> {
 
 export class Registration extends TypedEmitter<RegistrationEvents> {
   readonly user: SipUser;
-  readonly registrar: SipUri;
+  /** Registrar URI as text; parsed per REGISTER so a live binding keeps no parsed URI. */
+  private readonly registrarText: string;
   private readonly requestedExpires: number;
   private expiresToAsk: number;
   private readonly retry: { initialMs: number; maxMs: number } | false;
@@ -63,12 +64,24 @@ export class Registration extends TypedEmitter<RegistrationEvents> {
   constructor(user: SipUser, opts: RegistrationOptions) {
     super();
     this.user = user;
-    this.registrar = parseUri(opts.registrar ?? `${user.aor.scheme}:${user.aor.host}${user.aor.port ? `:${user.aor.port}` : ''}`);
+    if (opts.registrar) this.registrarText = opts.registrar;
+    else {
+      const aor = user.aor;
+      this.registrarText = `${aor.scheme}:${aor.host}${aor.port ? `:${aor.port}` : ''}`;
+    }
+    parseUri(this.registrarText); // fail now, not at the first REGISTER
     this.requestedExpires = opts.expires ?? 600;
     this.expiresToAsk = this.requestedExpires;
     this.retry = opts.retry === undefined ? { initialMs: 5_000, maxMs: 300_000 } : opts.retry;
     this.contactParams = opts.contactParams ?? {};
-    this.onListenerError = (err, event) => user.stack.logger.error({ err, event }, 'registration listener failed');
+  }
+
+  get registrar(): SipUri {
+    return parseUri(this.registrarText);
+  }
+
+  protected override onListenerError(err: unknown, event: string): void {
+    this.user.stack.logger.error({ err, event, aor: this.user.aorText }, 'registration listener failed');
   }
 
   get state(): RegistrationState {
@@ -131,7 +144,7 @@ export class Registration extends TypedEmitter<RegistrationEvents> {
         await this.inFlight?.catch(() => undefined);
         await this.send(0);
       } catch (err) {
-        this.user.stack.logger.warn({ err, aor: this.user.aor.user }, 'un-REGISTER failed');
+        this.user.stack.logger.warn({ err, aor: this.user.aorText }, 'un-REGISTER failed');
       }
     }
     if (this.stateValue === 'Unregistering') this.stateValue = 'Unregistered';
@@ -143,6 +156,7 @@ export class Registration extends TypedEmitter<RegistrationEvents> {
     if (this.stateValue === 'Closed') return;
     await this.unregister();
     this.stateValue = 'Closed';
+    this.user.registrationClosed(this);
     this.emit('closed');
     this.removeAllListeners();
   }
@@ -157,11 +171,12 @@ export class Registration extends TypedEmitter<RegistrationEvents> {
     const user = this.user;
     const contact = user.contact();
     for (const [k, v] of Object.entries(this.contactParams)) contact.params.set(k, v);
+    const from = user.fromHeader();
     const req = createRequest({
       method: 'REGISTER',
       uri: this.registrar,
-      from: user.fromHeader(),
-      to: { displayName: user.displayName, uri: user.aor, params: new Map() },
+      from,
+      to: { displayName: user.displayName, uri: from.uri, params: new Map() },
       callId: this.callId,
       cseq: ++this.cseq,
       headers: [

@@ -60,7 +60,10 @@ export abstract class Session extends TypedEmitter<SessionEvents> implements Dia
   constructor(user: SipUser) {
     super();
     this.user = user;
-    this.onListenerError = (err, event) => user.stack.logger.error({ err, event }, 'call listener failed');
+  }
+
+  protected override onListenerError(err: unknown, event: string): void {
+    this.user.stack.logger.error({ err, event, callId: this.callId }, 'call listener failed');
   }
 
   get state(): CallState {

@@ -337,7 +337,7 @@ export class SipStack {
     let byAor: SipUser | undefined;
     for (const user of this.users) {
       if (user.contactUser === uri.user) return user;
-      if (!byAor && user.aor.user === uri.user && (user.aor.host.toLowerCase() === uri.host.toLowerCase() || this.isLocalHost(uri))) {
+      if (!byAor && user.aorUser === uri.user && (user.aorHost === uri.host.toLowerCase() || this.isLocalHost(uri))) {
         byAor = user;
       }
     }

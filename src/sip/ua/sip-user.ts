@@ -3,7 +3,6 @@
  * unique to it, so requests sent to that Contact find it (RFC 3261 §8.1.1.8, §10.2.1). Two users
  * with the same AOR are two devices with two registrations.
  */
-import { randomBytes } from 'node:crypto';
 import { DigestClient, type DigestCredentialsSource } from '../auth/index.ts';
 import {
   createRequest,
@@ -55,28 +54,49 @@ export interface SipUserEvents extends Record<string, unknown[]> {
 
 export class SipUser extends TypedEmitter<SipUserEvents> {
   readonly stack: SipStack;
-  readonly aor: SipUri;
+  /** The AOR as given; `aor` parses it when a request needs it (a parsed URI costs ~0.5 KB to keep). */
+  readonly aorText: string;
+  /** User and host of the AOR, kept for routing incoming requests. */
+  readonly aorUser: string;
+  readonly aorHost: string;
   readonly displayName: string | undefined;
   readonly contactUser: string;
   readonly protocol: TransportProtocol;
-  readonly digest = new DigestClient();
   readonly credentials: DigestCredentialsSource | undefined;
-  private readonly registrations = new Set<Registration>();
-  private readonly calls = new Set<OutgoingCall | IncomingCall>();
+  // Created on first use: most users of a busy gateway only ever register.
+  private digestClient: DigestClient | undefined;
+  private registrations: Set<Registration> | undefined;
+  private calls: Set<OutgoingCall | IncomingCall> | undefined;
   private closed = false;
 
   constructor(stack: SipStack, opts: SipUserOptions) {
     super();
     this.stack = stack;
-    this.aor = parseUri(opts.aor);
+    const aor = parseUri(opts.aor);
+    this.aorText = opts.aor;
+    this.aorUser = aor.user ?? '';
+    this.aorHost = aor.host.toLowerCase();
     this.displayName = opts.displayName;
-    this.contactUser = opts.contactUser ?? `${this.aor.user ?? 'u'}-${randomBytes(4).toString('hex')}`;
+    this.contactUser = opts.contactUser ?? `${aor.user ?? 'u'}-${newTag()}`;
     this.protocol = opts.transport ?? (stack.outboundProxy ? stack.protocolFor(stack.outboundProxy) : 'udp');
     if (opts.credentials) {
       const { username, password, ha1, realm } = opts.credentials;
-      this.credentials = { username: username ?? this.aor.user ?? '', password, ha1, realm };
+      this.credentials = { username: username ?? aor.user ?? '', password, ha1, realm };
     }
-    this.onListenerError = (err, event) => stack.logger.error({ err, event, aor: opts.aor }, 'listener failed');
+  }
+
+  /** The address of record, parsed afresh (callers may modify it). */
+  get aor(): SipUri {
+    return parseUri(this.aorText);
+  }
+
+  /** Keeps nonce counts per realm across this user's requests (RFC 7616 §3.4). */
+  get digest(): DigestClient {
+    return (this.digestClient ??= new DigestClient());
+  }
+
+  protected override onListenerError(err: unknown, event: string): void {
+    this.stack.logger.error({ err, event, aor: this.aorText }, 'listener failed');
   }
 
   get isClosed(): boolean {
@@ -97,8 +117,7 @@ export class SipUser extends TypedEmitter<SipUserEvents> {
   registration(opts: RegistrationOptions = {}): Registration {
     this.assertOpen();
     const reg = new Registration(this, opts);
-    this.registrations.add(reg);
-    reg.on('closed', () => this.registrations.delete(reg));
+    (this.registrations ??= new Set()).add(reg);
     return reg;
   }
 
@@ -128,14 +147,19 @@ export class SipUser extends TypedEmitter<SipUserEvents> {
     if (this.closed) return;
     this.closed = true;
     await Promise.allSettled([
-      ...[...this.calls].map((c) => c.terminate('closed')),
-      ...[...this.registrations].map((r) => r.close()),
+      ...[...(this.calls ?? [])].map((c) => c.terminate('closed')),
+      ...[...(this.registrations ?? [])].map((r) => r.close()),
     ]);
     this.removeAllListeners();
     this.stack.forgetUser(this);
   }
 
   // ---- used by the stack and sessions ---------------------------------------------------------
+
+  /** @internal A registration closed: forget it. */
+  registrationClosed(reg: Registration): void {
+    this.registrations?.delete(reg);
+  }
 
   /** @internal */
   requestOptions() {
@@ -188,12 +212,13 @@ export class SipUser extends TypedEmitter<SipUserEvents> {
 
   /** @internal CANCEL of an INVITE routed to this user. */
   onCancel(invite: ServerTransaction): void {
-    for (const call of this.calls) if (call instanceof IncomingCall && call.transaction === invite) call.cancelled();
+    for (const call of this.calls ?? []) if (call instanceof IncomingCall && call.transaction === invite) call.cancelled();
   }
 
   private track(call: OutgoingCall | IncomingCall): void {
-    this.calls.add(call);
-    call.on('ended', () => this.calls.delete(call));
+    const calls = (this.calls ??= new Set());
+    calls.add(call);
+    call.on('ended', () => calls.delete(call));
   }
 
   private assertOpen(): void {
