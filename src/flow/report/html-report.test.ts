@@ -196,5 +196,7 @@ describe('line chart', () => {
     assert.deepEqual(niceTicks(9.3), [0, 2.5, 5, 7.5, 10]);
     assert.deepEqual(niceTicks(213), [0, 100, 200, 300]);
     assert.deepEqual(niceTicks(0), [0, 1]);
+    assert.deepEqual(niceTicks(1, true), [0, 1]);
+    assert.deepEqual(niceTicks(9, true), [0, 2, 4, 6, 8, 10]);
   });
 });

@@ -143,6 +143,7 @@ function charts(intervals: IntervalSnapshot[]): string {
     x,
     yUnit: 'clients',
     height: 190,
+    integer: true,
     yFormat: (v) => formatCount(v),
     series: [
       { name: 'most at once', color: COLORS.clients, values: intervals.map((i) => i.intervalMaxActiveClients), aggregate: 'max', fill: true },

@@ -27,10 +27,10 @@ export function renderLadderSvg(entries: LadderEntry[], opts: LadderSvgOptions =
   }
   if (participants.length === 0) participants.push('client', 'server');
 
-  // Columns spread over the width, but not further apart than 420 px, centred.
+  // Columns spread over the width, but not further apart than 600 px, centred.
   const usable = W - TIME_W - 2 * SIDE;
   const n = participants.length;
-  const gap = n > 1 ? Math.min(420, usable / (n - 1)) : 0;
+  const gap = n > 1 ? Math.min(600, usable / (n - 1)) : 0;
   const span = gap * (n - 1);
   const firstX = TIME_W + SIDE + (usable - span) / 2;
   const colX = new Map(participants.map((p, i) => [p, firstX + i * gap]));
@@ -83,7 +83,7 @@ export function renderLadderSvg(entries: LadderEntry[], opts: LadderSvgOptions =
       labelX = (x1 + x2) / 2;
       anchor = 'middle';
     }
-    const chars = x1 === x2 ? labelChars : Math.max(12, Math.floor(Math.abs(x2 - x1) / 6.6));
+    const chars = x1 === x2 ? labelChars : Math.max(12, Math.floor(Math.abs(x2 - x1) / 7));
     p.push(`<text class="label${cls}" x="${r(labelX)}" y="${y - 7}" text-anchor="${anchor}">${failed ? '✕ ' : ''}${escapeHtml(truncate(e.label, chars))}</text>`);
     if (e.detail) {
       p.push(`<text class="detail${cls}" x="${r(labelX)}" y="${y + 16}" text-anchor="${anchor}">${escapeHtml(truncate(oneLine(e.detail), Math.floor(chars * 1.15)))}</text>`);

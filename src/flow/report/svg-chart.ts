@@ -25,6 +25,8 @@ export interface LineChartOptions {
   series: ChartSeries[];
   /** Axis value formatter. */
   yFormat?: (v: number) => string;
+  /** Values are counts: y ticks are whole numbers. */
+  integer?: boolean;
   /** Unit shown above the y axis. */
   yUnit?: string;
   width?: number;
@@ -51,7 +53,7 @@ export function renderLineChart(o: LineChartOptions): string {
 
   let yMax = 0;
   for (const s of series) for (const v of s.values) if (v !== null && Number.isFinite(v) && v > yMax) yMax = v;
-  const ticks = niceTicks(yMax);
+  const ticks = niceTicks(yMax, o.integer);
   const top = ticks[ticks.length - 1];
   const x0 = x.length ? x[0] : 0;
   const x1 = x.length > 1 ? x[x.length - 1] : x0 + 1;
@@ -144,12 +146,13 @@ export function renderBarChart(title: string, items: BarItem[], width = 1040): s
   return parts.join('');
 }
 
-/** 0 and 4–6 round steps up to at least `max`. */
-export function niceTicks(max: number): number[] {
+/** 0 and 4–6 round steps up to at least `max` (whole steps when `integer`). */
+export function niceTicks(max: number, integer = false): number[] {
   if (!(max > 0)) return [0, 1];
   const raw = max / 4;
   const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+  let step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+  if (integer) step = step < 1 ? 1 : step === 2.5 ? 2 : Math.round(step);
   const ticks: number[] = [];
   for (let t = 0; t < max + step * 0.999; t += step) ticks.push(Number(t.toPrecision(12)));
   if (ticks.length < 2) ticks.push(step);
