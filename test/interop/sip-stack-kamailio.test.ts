@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { formatNameAddr } from '../../src/sip/message/index.ts';
 import { SipStack, type IncomingCall, type SipUser } from '../../src/sip/ua/index.ts';
 import { startKamailio, type Kamailio } from './peers/kamailio.ts';
 
@@ -67,6 +68,8 @@ for (const protocol of ['udp', 'tcp'] as const) {
       await call.next('established');
       assert.equal(call.remoteSdp, ANSWER);
       assert.ok(call.request?.headers.has('Proxy-Authorization'), 'our INVITE answered the 407 challenge');
+      // The callee copied Record-Route into its 2xx, so alice's BYE goes through Kamailio (§12.1.1).
+      assert.match(call.dialog?.routeSet[0] ? formatNameAddr(call.dialog.routeSet[0]) : '', new RegExp(`127\\.0\\.0\\.1:${kamailio.port(protocol)}`));
       const bobEnded = incoming.next('ended');
       await call.bye();
       const [reason] = await bobEnded;

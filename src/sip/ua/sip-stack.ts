@@ -411,12 +411,18 @@ export class SipStack {
     opts: { toTag?: string; body?: Buffer | string; contentType?: string } = {},
   ): SipResponse {
     const toTag = status === 100 ? undefined : (req.toTag ?? opts.toTag ?? newTag());
-    return createResponse(req, status, reason, {
+    const res = createResponse(req, status, reason, {
       toTag,
       headers: [['Server', this.userAgent], ...headers],
       body: opts.body,
       contentType: opts.contentType,
     });
+    // A response that can establish a dialog carries the request's Record-Route, so the caller
+    // routes its in-dialog requests through the same proxies (RFC 3261 §12.1.1).
+    if (req.method === 'INVITE' && status > 100 && status < 300 && !req.toTag) {
+      for (const rr of req.headers.getAll('Record-Route')) res.headers.append('Record-Route', rr);
+    }
+    return res;
   }
 
   /** `respond` for paths where the transaction may already have answered. */
