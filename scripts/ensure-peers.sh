@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the real SIP peers the interop tests run against, when they are missing:
-# SIPp (Debian sip-tester) and Kamailio with its TLS and WebSocket modules.
+# SIPp (Debian sip-tester) and Kamailio with its TLS and WebSocket modules; with --bench, wrk too.
 set -euo pipefail
 
 need=()
@@ -10,6 +10,8 @@ kam_lib=$(dpkg -L kamailio 2>/dev/null | grep -m1 '/modules/tm.so$' | xargs -r d
 [ -n "$kam_lib" ] && [ -f "$kam_lib/websocket.so" ] || need+=(kamailio-websocket-modules)
 [ -n "$kam_lib" ] && [ -f "$kam_lib/tls.so" ] || need+=(kamailio-tls-modules)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# Benchmarks also measure against wrk (HTTP load).
+if [ "${1:-}" = "--bench" ]; then command -v wrk >/dev/null 2>&1 || need+=(wrk); fi
 
 if ((${#need[@]} == 0)); then exit 0; fi
 
@@ -23,5 +25,5 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 # Debian starts kamailio as a service on install; our tests run their own instances on ephemeral ports.
 if command -v systemctl >/dev/null 2>&1; then systemctl stop kamailio >/dev/null 2>&1 || true; fi
-pkill -x kamailio >/dev/null 2>&1 || true
+if [ -x /etc/init.d/kamailio ]; then /etc/init.d/kamailio stop >/dev/null 2>&1 || true; fi
 echo "Test peers installed." >&2

@@ -12,10 +12,12 @@ const benches = readdirSync(join(root, 'bench'))
   .filter((f) => f.endsWith('.bench.ts'))
   .filter((f) => filters.length === 0 || filters.some((p) => f.includes(p)))
   .sort();
+const peers = spawnSync('bash', [join(root, 'scripts/ensure-peers.sh'), '--bench'], { stdio: 'inherit' });
+if (peers.status !== 0) process.exit(peers.status ?? 1);
 let status = 0;
 for (const file of benches) {
   console.error(`\n=== bench/${file}`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join('bench', file)], { stdio: 'inherit', cwd: root });
+  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', join('bench', file)], { stdio: 'inherit', cwd: root });
   if (r.status !== 0) status = r.status ?? 1;
 }
 process.exit(status);
