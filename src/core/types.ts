@@ -21,6 +21,8 @@ export type CoreErrorCode =
   | 'not-supported'
   | 'connection-closed'
   | 'policy-denied'
+  /** A value a door passed through but the core cannot use (a DTMF digit outside 0-9 * # A-D, ...). */
+  | 'invalid-argument'
   | 'internal';
 
 export class CoreError extends Error {

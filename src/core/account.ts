@@ -1,0 +1,250 @@
+/**
+ * A SIP account as one connection uses it: one SIP user on the shared stack (its own Contact), its
+ * registration, the calls it receives and the messages it sends and receives. Registration events
+ * are reported only on change, as sylkRTC clients expect (`registering` → `registered` | `failed`).
+ */
+import type { Logger } from 'pino';
+import { failureStatus, type IncomingCall, type IncomingMessage, type Registration, type SipUser } from '../sip/ua/index.ts';
+import { domainOf, partyOf, targetUri, userOf } from './aor.ts';
+import { Call } from './call.ts';
+import type { Connection } from './connection.ts';
+import { CoreEmitter } from './core-emitter.ts';
+import { dispositionBody, outgoingMessageBody, readIncomingMessage } from './message.ts';
+import { parseParty } from './cpim.ts';
+import {
+  CoreError,
+  type AddAccountCommand,
+  type Aor,
+  type DispositionCommand,
+  type DispositionEvent,
+  type IncomingMessageEvent,
+  type OutgoingMessageCommand,
+  type Party,
+  type RegistrationStateEvent,
+  type RegistrationStateName,
+} from './types.ts';
+
+export interface AccountEvents extends Record<string, unknown[]> {
+  registration: [RegistrationStateEvent];
+  /** A call from SIP; answer with `call.answer(sdp)`, decline with `call.terminate()`. */
+  incomingCall: [Call];
+  /** An incoming call was cancelled by the caller before anyone answered (after its `terminated`). */
+  missedCall: [Party];
+  message: [IncomingMessageEvent];
+  /** Outcome of `sendMessage` (`accepted` / `failed`), or an IMDN received from the peer. */
+  disposition: [DispositionEvent];
+}
+
+/** Failures worth retrying on their own: timeouts, transport and server trouble (RFC 3261 §21.5). */
+function transient(status: number): boolean {
+  return status === 0 || status === 408 || status >= 500;
+}
+
+export class Account extends CoreEmitter<AccountEvents> {
+  readonly aor: Aor;
+  readonly connection: Connection;
+  readonly displayName: string | undefined;
+  /** Incoming INVITE headers whose name starts with one of these go to the client. */
+  readonly incomingHeaderPrefixes: string[];
+  readonly sipUser: SipUser;
+  readonly log: Logger;
+  private registration: Registration | undefined;
+  private regState: RegistrationStateName | 'none' = 'none';
+  private retryTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  /** @internal Use `connection.addAccount()`. */
+  constructor(connection: Connection, aor: Aor, cmd: AddAccountCommand) {
+    super();
+    this.connection = connection;
+    this.aor = aor;
+    this.displayName = cmd.displayName || undefined;
+    this.incomingHeaderPrefixes = [...new Set((cmd.incomingHeaderPrefixes ?? []).map((p) => p.toLowerCase()))];
+    this.log = connection.log.child({ aor });
+    // sylkrtc.js sends H(user:realm:password) as the secret (HA1); the digest needs nothing else.
+    const credentials = cmd.secretKind === 'ha1' ? { username: userOf(aor), ha1: cmd.secret } : { username: userOf(aor), password: cmd.secret };
+    this.sipUser = connection.gateway.stack.createUser({ aor: `sip:${aor}`, displayName: this.displayName, credentials });
+    this.sipUser.on('invite', (call) => this.onInvite(call));
+    this.sipUser.on('message', (msg) => this.onMessage(msg));
+  }
+
+  get registrationState(): RegistrationStateName | 'none' {
+    return this.regState;
+  }
+
+  get isRegistered(): boolean {
+    return this.regState === 'registered';
+  }
+
+  get party(): Party {
+    return this.displayName ? { uri: this.aor, displayName: this.displayName } : { uri: this.aor };
+  }
+
+  /**
+   * REGISTERs this account's Contact (RFC 3261 §10.2), refreshing it until `unregister()`.
+   * Sending it again registers again. Outcome: `registration` events.
+   */
+  register(): void {
+    this.assertOpen();
+    this.clearRetry();
+    const reg = (this.registration ??= this.createRegistration());
+    if (this.regState !== 'registering') this.setState({ state: 'registering' }, true);
+    this.attempt(reg);
+  }
+
+  /** Removes our binding (REGISTER with Expires: 0) and stops refreshing. */
+  async unregister(): Promise<void> {
+    this.clearRetry();
+    const reg = this.registration;
+    this.registration = undefined;
+    if (reg) await reg.close();
+    if (this.regState !== 'none' && this.regState !== 'unregistered') this.setState({ state: 'unregistered' }, false);
+  }
+
+  /**
+   * Sends a SIP MESSAGE, CPIM-wrapped with IMDN headers. Requires a registered account (as
+   * SylkServer does). The outcome comes as a `disposition` event: `accepted` on 2xx, `failed`
+   * with the SIP status otherwise.
+   */
+  sendMessage(cmd: OutgoingMessageCommand): void {
+    this.assertOpen();
+    if (!this.isRegistered) throw new CoreError('account-not-registered', `account ${this.aor} is not registered`, { aor: this.aor });
+    const target = targetUri(cmd.to, domainOf(this.aor));
+    if (!target) throw new CoreError('invalid-uri', `invalid message target: ${cmd.to}`, { uri: cmd.to });
+    const { contentType, body } = outgoingMessageBody(this.party, partyOf(target), cmd);
+    const observer = this.connection.gateway.observer;
+    this.sipUser.message(target, body, contentType).then(
+      (res) => {
+        const ok = res.status >= 200 && res.status < 300;
+        observer.messageSent?.(ok ? 'accepted' : 'failed', res.status);
+        this.emitInOrder('disposition', {
+          messageId: cmd.messageId,
+          messageTimestamp: cmd.timestamp,
+          state: ok ? 'accepted' : 'failed',
+          code: res.status,
+          reason: res.reason,
+        });
+      },
+      (err: unknown) => {
+        const { status, reason } = failureStatus(err);
+        observer.messageSent?.('failed', status);
+        this.log.warn({ err, messageId: cmd.messageId }, 'MESSAGE failed');
+        this.emitInOrder('disposition', { messageId: cmd.messageId, messageTimestamp: cmd.timestamp, state: 'failed', code: status, reason });
+      },
+    );
+  }
+
+  /** Sends an IMDN (RFC 5438) for a message received earlier. Failures are logged only. */
+  sendDisposition(cmd: DispositionCommand): void {
+    this.assertOpen();
+    const target = targetUri(cmd.to, domainOf(this.aor));
+    if (!target) throw new CoreError('invalid-uri', `invalid notification target: ${cmd.to}`, { uri: cmd.to });
+    const { contentType, body } = dispositionBody(this.party, cmd);
+    this.sipUser.message(target, body, contentType).then(
+      (res) => {
+        if (res.status >= 300) this.log.info({ status: res.status, messageId: cmd.messageId }, 'IMDN refused');
+      },
+      (err: unknown) => this.log.warn({ err, messageId: cmd.messageId }, 'IMDN failed'),
+    );
+  }
+
+  /** @internal Un-REGISTERs and ends every SIP session of this account. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.clearRetry();
+    const wasRegistered = this.regState;
+    await this.sipUser.close();
+    this.registration = undefined;
+    if (wasRegistered !== 'none' && wasRegistered !== 'unregistered') this.setState({ state: 'unregistered' }, false);
+    this.removeAllListeners();
+  }
+
+  /** @internal Used by `Call` for a missed incoming call. */
+  missed(party: Party): void {
+    this.emitInOrder('missedCall', party);
+  }
+
+  /** @internal A message or an IMDN for this AOR, handed over by the device that received it. */
+  deliver(kind: 'message', event: IncomingMessageEvent): void;
+  deliver(kind: 'disposition', event: DispositionEvent): void;
+  deliver(kind: 'message' | 'disposition', event: IncomingMessageEvent | DispositionEvent): void {
+    if (this.closed) return;
+    if (kind === 'message') this.emitInOrder('message', event as IncomingMessageEvent);
+    else this.emitInOrder('disposition', event as DispositionEvent);
+  }
+
+  // ---- SIP side --------------------------------------------------------------------------------
+
+  private createRegistration(): Registration {
+    const reg = this.sipUser.registration({ expires: this.connection.gateway.settings.registrationExpires, retry: false });
+    reg.on('registered', () => this.setState({ state: 'registered' }, false));
+    reg.on('failed', (f) => {
+      this.setState({ state: 'failed', reason: `${f.status} ${f.reason}` }, false);
+      const retryMs = this.connection.gateway.settings.registrationRetryMs;
+      if (retryMs > 0 && transient(f.status) && this.registration === reg) {
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = undefined;
+          if (this.registration === reg && !this.closed) this.attempt(reg);
+        }, retryMs);
+        this.retryTimer.unref?.();
+      }
+    });
+    return reg;
+  }
+
+  private attempt(reg: Registration): void {
+    reg.register().catch(() => {
+      /* reported through the `failed` event */
+    });
+  }
+
+  private setState(ev: RegistrationStateEvent, soon: boolean): void {
+    const from = this.regState;
+    if (from === ev.state) return;
+    this.regState = ev.state;
+    this.log.info({ from, to: ev.state, reason: ev.reason }, 'registration');
+    this.connection.gateway.registrationChanged(this, from, ev.state);
+    if (soon) this.emitSoon('registration', ev);
+    else this.emitInOrder('registration', ev);
+  }
+
+  private onInvite(incoming: IncomingCall): void {
+    if (this.closed || this.listenerCount('incomingCall') === 0) {
+      incoming.reject(480); // nobody to ring (RFC 3261 §21.4.18)
+      return;
+    }
+    const call = Call.incoming(this.connection, this, incoming);
+    if (!call) return;
+    this.emitInOrder('incomingCall', call);
+  }
+
+  private onMessage(msg: IncomingMessage): void {
+    const gateway = this.connection.gateway;
+    if (!gateway.firstDelivery(this, msg)) return; // a forked copy: answered 200, delivered already
+    let content;
+    try {
+      content = readIncomingMessage(msg.contentType, msg.body.toString('utf8'), parseParty(msg.from));
+    } catch (err) {
+      this.log.info({ err }, 'malformed CPIM message refused');
+      msg.reject(400, 'Malformed CPIM');
+      return;
+    }
+    gateway.observer.messageReceived?.(content.kind);
+    // Every device of this AOR on the gateway hears it, the receiving one first.
+    const targets = new Set<Account>([this, ...gateway.registeredAccounts(this.aor)]);
+    for (const account of targets) {
+      if (content.kind === 'message') account.deliver('message', content.event);
+      else account.deliver('disposition', content.event);
+    }
+  }
+
+  private clearRetry(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+  }
+
+  private assertOpen(): void {
+    if (this.closed || this.connection.isClosed) throw new CoreError('connection-closed', 'the connection is closed');
+  }
+}

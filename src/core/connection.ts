@@ -1,0 +1,151 @@
+/**
+ * One client's connection through a door: the accounts it added and the calls it holds. An account
+ * belongs to the connection that added it; the same AOR on two connections is two devices, two
+ * SIP users with two Contacts and two registrations. Closing the connection ends its calls
+ * (CANCEL/BYE) and removes its registrations (un-REGISTER) within a bounded time.
+ */
+import type { Logger } from 'pino';
+import { Account } from './account.ts';
+import { normalizeAor, domainOf, targetUri } from './aor.ts';
+import { Call } from './call.ts';
+import { CoreEmitter } from './core-emitter.ts';
+import type { Gateway } from './gateway.ts';
+import { CoreError, type AddAccountCommand, type Aor, type CreateCallCommand } from './types.ts';
+
+export interface ConnectionEvents extends Record<string, unknown[]> {
+  /** The connection closed; its accounts and calls are gone. */
+  closed: [];
+}
+
+export class Connection extends CoreEmitter<ConnectionEvents> {
+  readonly id: string;
+  /** The door it came through, e.g. `sylkrtc`. */
+  readonly door: string;
+  /** The client's address as the door saw it. */
+  readonly remote: string;
+  readonly gateway: Gateway;
+  readonly log: Logger;
+  private readonly accountMap = new Map<Aor, Account>();
+  private readonly callMap = new Map<string, Call>();
+  private closing: Promise<void> | undefined;
+
+  constructor(gateway: Gateway, id: string, info: { door: string; remote: string }) {
+    super();
+    this.gateway = gateway;
+    this.id = id;
+    this.door = info.door;
+    this.remote = info.remote;
+    this.log = gateway.log.child({ connId: id });
+    this.log.info({ door: info.door, remote: info.remote }, 'connection opened');
+  }
+
+  get isClosed(): boolean {
+    return this.closing !== undefined;
+  }
+
+  /**
+   * Adds an account to this connection; no SIP traffic yet (`register()` sends the REGISTER).
+   * Throws `invalid-uri`, `domain-not-allowed`, `account-exists` or `connection-closed`.
+   */
+  addAccount(cmd: AddAccountCommand): Account {
+    this.assertOpen();
+    const aor = normalizeAor(cmd.aor);
+    if (!aor) throw new CoreError('invalid-uri', `invalid account address: ${cmd.aor}`, { aor: cmd.aor });
+    const domains = this.gateway.settings.domains;
+    if (domains.size > 0 && !domains.has(domainOf(aor))) {
+      throw new CoreError('domain-not-allowed', `domain ${domainOf(aor)} is not served here`, { aor, domain: domainOf(aor) });
+    }
+    if (this.accountMap.has(aor)) throw new CoreError('account-exists', `account ${aor} already added`, { aor });
+    const account = new Account(this, aor, cmd);
+    this.accountMap.set(aor, account);
+    this.gateway.observer.accountAdded?.(account);
+    return account;
+  }
+
+  account(aor: Aor): Account | undefined {
+    return this.accountMap.get(normalizeAor(aor) ?? aor);
+  }
+
+  accounts(): IterableIterator<Account> {
+    return this.accountMap.values();
+  }
+
+  /** Removes an account: its calls end and its registration is removed. Throws `account-unknown`. */
+  async removeAccount(aor: Aor): Promise<void> {
+    const account = this.account(aor);
+    if (!account) throw new CoreError('account-unknown', `unknown account ${aor}`, { aor });
+    this.accountMap.delete(account.aor);
+    for (const call of this.callMap.values()) if (call.account === account.aor) call.terminate();
+    await account.close();
+    this.gateway.observer.accountRemoved?.(account);
+  }
+
+  /**
+   * Places a call from one of this connection's accounts (registered or not, as SylkServer allows).
+   * Throws `call-exists`, `account-unknown`, `invalid-uri` or `connection-closed`.
+   */
+  createCall(cmd: CreateCallCommand): Call {
+    this.assertOpen();
+    if (this.callMap.has(cmd.id)) throw new CoreError('call-exists', `call ${cmd.id} already exists`, { call: cmd.id });
+    const account = this.account(cmd.account);
+    if (!account) throw new CoreError('account-unknown', `unknown account ${cmd.account}`, { aor: cmd.account });
+    const target = targetUri(cmd.to, domainOf(account.aor));
+    if (!target) throw new CoreError('invalid-uri', `invalid call target: ${cmd.to}`, { uri: cmd.to });
+    const call = Call.outgoing(this, account, cmd, target);
+    this.callMap.set(call.id, call);
+    return call;
+  }
+
+  call(id: string): Call | undefined {
+    return this.callMap.get(id);
+  }
+
+  calls(): IterableIterator<Call> {
+    return this.callMap.values();
+  }
+
+  /**
+   * Ends every call and removes every registration, waiting at most the gateway's
+   * `closeTimeoutMs` for SIP to answer. Idempotent; emits `closed` once.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    this.log.info({ accounts: this.accountMap.size, calls: this.callMap.size }, 'connection closing');
+    for (const call of [...this.callMap.values()]) call.terminate();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'timeout'>((resolve) => (timer = setTimeout(resolve, this.gateway.settings.closeTimeoutMs, 'timeout')));
+    const accounts = [...this.accountMap.values()];
+    const outcome = await Promise.race([Promise.allSettled(accounts.map((a) => a.close())), deadline]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') this.log.warn('connection close timed out; SIP clean-up goes on in the background');
+    for (const account of accounts) this.gateway.observer.accountRemoved?.(account);
+    this.accountMap.clear();
+    this.callMap.clear();
+    this.gateway.connectionClosed(this);
+    this.log.info('connection closed');
+    this.emit('closed');
+    this.removeAllListeners();
+  }
+
+  // ---- used by accounts and calls --------------------------------------------------------------
+
+  /** @internal An incoming call for one of our accounts; false if its id is taken here. */
+  adoptCall(call: Call): boolean {
+    if (this.closing || this.callMap.has(call.id)) return false;
+    this.callMap.set(call.id, call);
+    return true;
+  }
+
+  /** @internal */
+  forgetCall(call: Call): void {
+    if (this.callMap.get(call.id) === call) this.callMap.delete(call.id);
+  }
+
+  private assertOpen(): void {
+    if (this.closing) throw new CoreError('connection-closed', 'the connection is closed');
+  }
+}
