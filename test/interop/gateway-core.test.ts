@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Gateway, type Account, type Call, type Connection } from '../../src/core/index.ts';
 import { startKamailio, type Kamailio } from './peers/kamailio.ts';
-import { Sipp } from './peers/sipp.ts';
+import { startSipp, type Sipp } from './peers/sipp.ts';
 
 const DOMAIN = 'portico.test';
 const PASSWORDS = { alice: 'a-secret', bob: 'b-secret' };
@@ -166,5 +166,176 @@ describe('gateway core through Kamailio and SIPp', () => {
     assert.equal((ended.args[0] as { reason: string }).reason, '200 OK');
     assert.equal((bobEnded.args[0] as { reason: string }).reason, '200 OK', 'the BYE reached bob');
     assert.equal(c1.call('call-1'), undefined);
+  });
+  it('calls a SIPp UAS that answers, then hangs up; its BYE ends the call', async () => {
+    const sipp = await startSipp({ scenario: 'uas-invite-bye', calls: 1, vars: { holdms: 100 } });
+    try {
+      const call = c1.createCall({ id: 'call-sipp-uas', account: alice.aor, to: sipp.uri('carol'), sdp: OFFER });
+      const out = watchCall(call);
+      const accepted = await out.state('accepted');
+      assert.match((accepted.args[0] as { sdp: string }).sdp, /o=sipp /, "SIPp's answer came back");
+      const ended = await out.state('terminated');
+      assert.equal((ended.args[0] as { reason: string }).reason, '200 OK');
+      assert.deepEqual(out.summary(), ['state:progress', 'state:proceeding', 'state:ringing', 'state:accepted', 'state:established', 'state:terminated']);
+      const { code } = await sipp.waitExit(5000);
+      assert.equal(code, 0);
+      const got = sipp.received().map((m) => m.method ?? m.status);
+      assert.deepEqual(got, ['INVITE', 'ACK', 200]);
+      const invite = sipp.received()[0]!.text;
+      assert.ok(invite.includes(OFFER.split('\r\n')[4]!), 'our offer reached SIPp unchanged');
+    } finally {
+      await sipp.stop();
+    }
+  });
+
+  it('receives a call from a SIPp UAC through Kamailio; bob answers; the UAC hangs up', async () => {
+    const incoming = bobEvents.waitFor((e) => e.name === 'incomingCall' && (e.args[0] as Call).peer.uri.startsWith('sippcaller@'));
+    const sipp = await startSipp({ scenario: 'uac-invite', remote: kamailio.address('udp'), service: 'bob', calls: 1, vars: { caller: 'sippcaller', holdms: 100 } });
+    try {
+      const call = (await incoming).args[0] as Call;
+      const inc = watchCall(call);
+      assert.match(call.offer ?? '', /telephone-event/, "SIPp's offer, unchanged");
+      call.answer(ANSWER);
+      await inc.state('established');
+      const ended = await inc.state('terminated');
+      assert.equal((ended.args[0] as { reason: string }).reason, '200 OK');
+      assert.deepEqual(inc.summary(), ['state:accepted', 'state:established', 'state:terminated']);
+      const { code } = await sipp.waitExit(5000);
+      assert.equal(code, 0);
+      const statuses = sipp.received().map((m) => m.status);
+      assert.ok(statuses.includes(180), 'bob rang');
+      const ok = sipp.received().find((m) => m.status === 200 && /CSeq: \d+ INVITE/.test(m.text));
+      assert.ok(ok && ok.text.includes('m=audio 42002'), 'our answer reached SIPp unchanged');
+    } finally {
+      await sipp.stop();
+    }
+  });
+
+  it('alice cancels a ringing call: 487 on both sides, and bob hears of a missed call after terminated', async () => {
+    const incoming = bobEvents.waitFor((e) => e.name === 'incomingCall' && (e.args[0] as Call).peer.uri === `alice@${DOMAIN}` && (e.args[0] as Call).state === 'connecting');
+    const call = c1.createCall({ id: 'call-cancel', account: alice.aor, to: `bob@${DOMAIN}`, sdp: OFFER });
+    const out = watchCall(call);
+    const bobCall = (await incoming).args[0] as Call;
+    const bobSeen = new Recorder().watch(bobCall as never, ['state']).watch(bob as never, ['missedCall']);
+    await out.state('ringing');
+    const before = Date.now();
+    call.terminate();
+    const ended = await out.state('terminated');
+    assert.ok(Date.now() - before < 300, 'terminated reported within 300 ms');
+    assert.equal((ended.args[0] as { reason: string }).reason, '487 Request Terminated');
+    const missed = await bobSeen.waitFor((e) => e.name === 'missedCall');
+    assert.deepEqual(missed.args[0], { uri: `alice@${DOMAIN}`, displayName: 'Alice' });
+    assert.deepEqual(bobSeen.summary(), ['state:terminated', 'missedCall']);
+    assert.equal((bobSeen.events[0]!.args[0] as { reason: string }).reason, '487 Request Terminated');
+  });
+
+  it('bob declines an incoming call: alice sees 486 Busy Here', async () => {
+    const incoming = bobEvents.waitFor((e) => e.name === 'incomingCall' && (e.args[0] as Call).state === 'connecting' && (e.args[0] as Call).peer.uri === `alice@${DOMAIN}`);
+    const call = c1.createCall({ id: 'call-decline', account: alice.aor, to: `bob@${DOMAIN}`, sdp: OFFER });
+    const out = watchCall(call);
+    const bobCall = (await incoming).args[0] as Call;
+    bobCall.terminate();
+    const ended = await out.state('terminated');
+    assert.equal((ended.args[0] as { reason: string }).reason, '486 Busy Here');
+  });
+
+  it('exchanges MESSAGEs: CPIM with IMDN headers, accepted, and a delivery notification back', async () => {
+    const got = bobEvents.waitFor((e) => e.name === 'message' && (e.args[0] as { messageId: string }).messageId === 'm-1');
+    alice.sendMessage({ account: alice.aor, to: `bob@${DOMAIN}`, messageId: 'm-1', contentType: 'text/plain', content: 'hi bob ✓', timestamp: '2026-11-23T10:00:00.000Z' });
+    const msg = (await got).args[0];
+    assert.deepEqual(msg, {
+      sender: { uri: `alice@${DOMAIN}`, displayName: 'Alice' },
+      messageId: 'm-1',
+      contentType: 'text/plain',
+      content: 'hi bob ✓',
+      timestamp: '2026-11-23T10:00:00.000Z',
+      dispositionNotification: ['positive-delivery', 'display'],
+    });
+    const accepted = await aliceEvents.waitFor((e) => e.name === 'disposition' && (e.args[0] as { messageId: string }).messageId === 'm-1');
+    assert.deepEqual(accepted.args[0], { messageId: 'm-1', messageTimestamp: '2026-11-23T10:00:00.000Z', state: 'accepted', code: 200, reason: 'OK' });
+
+    const delivered = aliceEvents.waitFor((e) => e.name === 'disposition' && (e.args[0] as { state: string }).state === 'delivered');
+    bob.sendDisposition({ account: bob.aor, to: `alice@${DOMAIN}`, messageId: 'm-1', timestamp: '2026-11-23T10:00:00.000Z', state: 'delivered' });
+    assert.deepEqual((await delivered).args[0], { messageId: 'm-1', messageTimestamp: '2026-11-23T10:00:00.000Z', state: 'delivered', code: 200, reason: '' });
+  });
+
+  it('delivers a MESSAGE once to every connection where bob is registered (Kamailio forks it to both Contacts)', async () => {
+    const c3 = gateway.openConnection({ door: 'test', remote: '127.0.0.1:3' });
+    const bob2 = c3.addAccount({ aor: `bob@${DOMAIN}`, secret: ha1('bob', PASSWORDS.bob), secretKind: 'ha1' });
+    const bob2Events = watchAccount(bob2);
+    bob2.register();
+    await bob2Events.waitFor((e) => e.name === 'registration' && (e.args[0] as { state: string }).state === 'registered');
+    assert.equal((await kamailio.locations('bob')).length, 2, 'two devices, two bindings');
+    const count = (r: Recorder) => r.events.filter((e) => e.name === 'message' && (e.args[0] as { messageId: string }).messageId === 'm-2').length;
+    alice.sendMessage({ account: alice.aor, to: `bob@${DOMAIN}`, messageId: 'm-2', contentType: 'text/plain', content: 'to both', timestamp: '2026-11-23T10:01:00.000Z' });
+    await bobEvents.waitFor((e) => e.name === 'message' && (e.args[0] as { messageId: string }).messageId === 'm-2');
+    await bob2Events.waitFor((e) => e.name === 'message' && (e.args[0] as { messageId: string }).messageId === 'm-2');
+    await new Promise((r) => setTimeout(r, 200)); // room for a duplicate to show up
+    assert.equal(count(bobEvents), 1);
+    assert.equal(count(bob2Events), 1);
+    await c3.close();
+    assert.equal((await kamailio.locations('bob')).length, 1, "the second device's binding is gone");
+  });
+
+  it('accepts a plain text MESSAGE (no CPIM) from SIPp', async () => {
+    const got = bobEvents.waitFor((e) => e.name === 'message' && (e.args[0] as { content: string }).content === 'plain hello');
+    const sipp = await startSipp({ scenario: 'uac-message', remote: kamailio.address('udp'), service: 'bob', calls: 1, vars: { caller: 'pager', text: 'plain hello' } });
+    try {
+      const msg = (await got).args[0] as { sender: { uri: string }; contentType: string; messageId: string };
+      assert.equal(msg.contentType, 'text/plain');
+      assert.match(msg.sender.uri, /^pager@127\.0\.0\.1/);
+      assert.ok(msg.messageId.length > 0);
+      assert.equal((await sipp.waitExit(5000)).code, 0, 'SIPp got its 200');
+    } finally {
+      await sipp.stop();
+    }
+  });
+
+  it('fails a registration with a wrong HA1, with the SIP reason', async () => {
+    const c4 = gateway.openConnection({ door: 'test', remote: '127.0.0.1:4' });
+    try {
+      const mallory = c4.addAccount({ aor: `alice@${DOMAIN}`, secret: ha1('alice', 'wrong'), secretKind: 'ha1' });
+      const ev = watchAccount(mallory);
+      mallory.register();
+      await ev.waitFor((e) => e.name === 'registration' && (e.args[0] as { state: string }).state === 'failed');
+      assert.deepEqual(ev.events.map((e) => e.args[0]), [{ state: 'registering' }, { state: 'failed', reason: '401 Unauthorized' }]);
+      assert.throws(() => mallory.sendMessage({ account: mallory.aor, to: `bob@${DOMAIN}`, messageId: 'x', contentType: 'text/plain', content: 'x', timestamp: 'now' }), {
+        code: 'account-not-registered',
+      });
+      assert.equal((await kamailio.locations('alice')).length, 1, 'only the good binding');
+    } finally {
+      await c4.close();
+    }
+  });
+
+  it('closing a connection mid-call sends the BYE and removes the registration', async () => {
+    const sipp = await startSipp({ scenario: 'uas-invite-wait-bye', calls: 1 });
+    try {
+      const call = c1.createCall({ id: 'call-closed', account: alice.aor, to: sipp.uri('dave'), sdp: OFFER });
+      const out = watchCall(call);
+      await out.state('established');
+      assert.equal((await kamailio.locations('alice')).length, 1);
+      const closed = new Promise<void>((resolve) => c1.once('closed', resolve));
+      const started = Date.now();
+      await c1.close();
+      await closed;
+      assert.ok(Date.now() - started < 1500, 'within the close bound');
+      assert.equal(((await out.state('terminated')).args[0] as { reason: string }).reason, '200 OK');
+      const { code } = await sipp.waitExit(5000);
+      assert.equal(code, 0, 'SIPp got its BYE');
+      assert.deepEqual(sipp.received().map((m) => m.method ?? m.status), ['INVITE', 'ACK', 'BYE']);
+      assert.deepEqual(await kamailio.locations('alice'), [], 'the un-REGISTER reached Kamailio');
+      assert.equal(gateway.connection(c1.id), undefined);
+      assert.throws(() => c1.addAccount({ aor: `alice@${DOMAIN}`, secret: 'x', secretKind: 'ha1' }), { code: 'connection-closed' });
+    } finally {
+      await sipp.stop();
+    }
+  });
+
+  it('closing the gateway un-registers the remaining accounts', async () => {
+    assert.equal((await kamailio.locations('bob')).length, 1);
+    await gateway.close();
+    assert.deepEqual(await kamailio.locations('bob'), []);
+    assert.equal(gateway.stats().connections, 0);
   });
 });
