@@ -1,0 +1,597 @@
+/**
+ * One sylkRTC connection: its accounts and calls as the client sees them, and the single FIFO
+ * through which every request AND every core event of the connection passes, one at a time.
+ *
+ * Why one FIFO (reference §0.5, §1.5): sylkrtc.js fires `session-create` and then, without
+ * waiting, one `session-trickle` per ICE candidate; an error on any trickle (an "Unknown session"
+ * because the create was not processed yet) makes it drop the call. And the ack of a request goes
+ * out before the events the request set in motion (`registering` after the ack of
+ * `account-register`, `progress` after the ack of `session-create`), as SylkServer does: those
+ * events are queued behind the request that caused them.
+ *
+ * Guarantees kept here for an unmodified sylkrtc.js (reference §0):
+ *   - `ready-event` is the first frame;
+ *   - the answer SDP of an outgoing call is sent exactly once: in `early-media` or in `accepted`;
+ *   - `terminated` is sent once per session, and at most `terminateGraceMs` after the ack of a
+ *     `session-terminate` (if the core has not reported it by then, the door reports it itself);
+ *   - `registration-state` only on change, and never the core's `unregistered` (sylkRTC has none).
+ */
+import type {
+  CallStateEvent,
+  CallUpdateEvent,
+  DispositionEvent,
+  IceCandidate,
+  IncomingMessageEvent,
+  Party,
+  RegistrationStateEvent,
+} from '../../core/types.ts';
+import { decodeFrame, encodeAck, encodeError, encodeEvent, type DecodedFrame, type Dialect, type WireEvent, type WireParty } from './codec.ts';
+import type { AccountPort, CallPort, ConnectionPort } from './core-port.ts';
+import { apiError, badStateText, toWireError, unknownAccountText, type ErrorContext } from './errors.ts';
+import type { RequestName, RequestOf } from './validation.ts';
+
+export interface DoorLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  child(bindings: Record<string, unknown>): DoorLogger;
+}
+
+const noop = (): void => {};
+export const silentDoorLogger: DoorLogger = { debug: noop, info: noop, warn: noop, error: noop, child: () => silentDoorLogger };
+
+export interface SessionLimits {
+  /** Requests received but not yet started; one more is answered with an error and the connection closed (1008). */
+  maxPendingRequests: number;
+  /** After acking `session-terminate`, how long the core has to report `terminated` before the door does. */
+  terminateGraceMs: number;
+}
+
+export const DEFAULT_SESSION_LIMITS: SessionLimits = { maxPendingRequests: 256, terminateGraceMs: 250 };
+
+/** How the `password` of `account-add` is handed to SIP digest (sylkrtc.js sends the HA1). */
+export type SecretKind = 'ha1' | 'password' | 'auto';
+
+export interface SessionTransport {
+  send(text: string): void;
+  /** Close the WebSocket with this code (the session then closes itself through `close()`). */
+  close(code: number, reason: string): void;
+}
+
+export interface SylkRtcSessionOptions {
+  connection: ConnectionPort;
+  dialect: Dialect;
+  transport: SessionTransport;
+  logger?: DoorLogger;
+  limits?: Partial<SessionLimits>;
+  secretKind?: SecretKind;
+}
+
+/** WebSocket close codes this door uses (RFC 6455 §7.4.1). */
+export const CLOSE_CODES = { goingAway: 1001, policyViolation: 1008, messageTooBig: 1009 } as const;
+
+/** Reason given when the door reports `terminated` itself (the core was slower than `terminateGraceMs`). */
+export const LOCAL_TERMINATE_REASON = 'Terminated by client';
+
+/** How many ended session ids are remembered, to answer late requests with "is terminated". */
+const ENDED_SESSIONS_KEPT = 128;
+
+type Job = { request: boolean; run: () => void | Promise<void> };
+
+interface DoorAccount {
+  account: AccountPort;
+  /** Whether `registered` was reported on this connection (SylkServer's "authenticated"). */
+  everRegistered: boolean;
+  lastState: string | undefined;
+  detach: () => void;
+}
+
+interface DoorCall {
+  call: CallPort;
+  id: string;
+  direction: 'outgoing' | 'incoming';
+  answerSent: boolean;
+  sent: Set<string>;
+  ended: boolean;
+  terminateTimer: NodeJS.Timeout | undefined;
+  detach: () => void;
+}
+
+function wireParty(p: Party): WireParty {
+  const name = p.displayName?.trim();
+  // SylkServer strips surrounding quotes from display names (DisplayNameValidator).
+  const unquoted = name && name.length >= 2 && name.startsWith('"') && name.endsWith('"') ? name.slice(1, -1) : name;
+  return unquoted ? { uri: p.uri, display_name: unquoted } : { uri: p.uri };
+}
+
+function isHa1(secret: string): boolean {
+  return /^[0-9a-f]{32}$/i.test(secret);
+}
+
+const HISTORY_REQUESTS = new Set<RequestName>([
+  'account-sync-conversations',
+  'account-mark-conversation-read',
+  'account-remove-message',
+  'account-remove-conversation',
+]);
+const ADDRESSBOOK_REQUESTS = new Set<RequestName>(['account-fetch-addressbook', 'account-update-addressbook']);
+
+export class SylkRtcSession {
+  readonly connection: ConnectionPort;
+  readonly dialect: Dialect;
+  private readonly transport: SessionTransport;
+  private readonly log: DoorLogger;
+  private readonly limits: SessionLimits;
+  private readonly secretKind: SecretKind;
+  private readonly accounts = new Map<string, DoorAccount>();
+  private readonly sessions = new Map<string, DoorCall>();
+  private readonly ended = new Set<string>();
+  // The FIFO: an array with a moving head (shift() is O(n) on long queues).
+  private queue: Array<Job | undefined> = [];
+  private head = 0;
+  private pending = 0;
+  private running = false;
+  private closing: Promise<void> | undefined;
+  private readonly onConnectionClosed = (): void => {
+    if (!this.closing) this.transport.close(CLOSE_CODES.goingAway, 'Gateway closing');
+  };
+
+  constructor(opts: SylkRtcSessionOptions) {
+    this.connection = opts.connection;
+    this.dialect = opts.dialect;
+    this.transport = opts.transport;
+    this.log = (opts.logger ?? silentDoorLogger).child({ connId: opts.connection.id });
+    this.limits = { ...DEFAULT_SESSION_LIMITS, ...opts.limits };
+    this.secretKind = opts.secretKind ?? 'ha1';
+    this.connection.on('closed', this.onConnectionClosed);
+  }
+
+  /** Sends the ready event; call once the WebSocket is open. */
+  start(): void {
+    this.enqueue(false, () => this.emitEvent({ sylkrtc: 'ready-event' }));
+  }
+
+  /** Requests received and not yet started. */
+  get pendingRequests(): number {
+    return this.pending;
+  }
+
+  get isClosed(): boolean {
+    return this.closing !== undefined;
+  }
+
+  /** One WebSocket message from the client. */
+  receive(data: string | Buffer, isBinary: boolean): void {
+    if (this.closing) return;
+    const frame = decodeFrame(this.dialect, data, isBinary);
+    if (this.pending >= this.limits.maxPendingRequests) {
+      // Out of order on purpose: the connection is closed right after, nothing follows it.
+      const err = apiError.queueFull(this.limits.maxPendingRequests);
+      this.log.warn({ limit: this.limits.maxPendingRequests }, 'request queue full; closing the connection');
+      this.transport.send(encodeError(frame.transaction, err.wireMessage));
+      this.transport.close(CLOSE_CODES.policyViolation, 'Too many pending requests');
+      void this.close();
+      return;
+    }
+    this.enqueue(true, () => this.handle(frame));
+  }
+
+  /** Ends the connection's calls and registrations through the core. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    this.queue = [];
+    this.head = 0;
+    this.pending = 0;
+    this.connection.off('closed', this.onConnectionClosed);
+    for (const a of this.accounts.values()) a.detach();
+    for (const c of this.sessions.values()) {
+      clearTimeout(c.terminateTimer);
+      c.detach();
+    }
+    this.accounts.clear();
+    this.sessions.clear();
+    try {
+      await this.connection.close();
+    } catch (err) {
+      this.log.warn({ err }, 'closing the core connection failed');
+    }
+  }
+
+  // ---- the FIFO -------------------------------------------------------------------------------
+
+  private enqueue(request: boolean, run: () => void | Promise<void>): void {
+    if (this.closing) return;
+    this.queue.push({ request, run });
+    if (request) this.pending++;
+    if (!this.running) void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    this.running = true;
+    try {
+      while (!this.closing && this.head < this.queue.length) {
+        const job = this.queue[this.head] as Job;
+        this.queue[this.head++] = undefined;
+        if (this.head > 1024 && this.head * 2 > this.queue.length) {
+          this.queue = this.queue.slice(this.head);
+          this.head = 0;
+        }
+        if (job.request) this.pending--;
+        try {
+          const result = job.run();
+          if (result) await result;
+        } catch (err) {
+          this.log.error({ err }, 'sylkRTC job failed');
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private send(text: string): void {
+    if (!this.closing) this.transport.send(text);
+  }
+
+  private emitEvent(event: WireEvent): void {
+    this.send(encodeEvent(this.dialect, event));
+  }
+
+  // ---- requests -------------------------------------------------------------------------------
+
+  private async handle(frame: DecodedFrame): Promise<void> {
+    if (!frame.ok) {
+      this.log.debug({ code: frame.error.code, request: frame.name, error: frame.error.wireMessage }, 'bad request');
+      this.send(encodeError(frame.transaction, frame.error.wireMessage));
+      return;
+    }
+    const { name, transaction, request } = frame;
+    const r = request as Record<string, unknown>;
+    const ctx: ErrorContext = {
+      ...(typeof r.account === 'string' ? { account: r.account } : {}),
+      ...(typeof r.session === 'string' ? { session: r.session } : {}),
+      ...(typeof r.uri === 'string' ? { uri: r.uri } : {}),
+    };
+    let afterAck: (() => void) | undefined;
+    try {
+      afterAck = await this.dispatch(name, request);
+    } catch (err) {
+      const wire = toWireError(name, err, ctx);
+      if (wire.code === 'SYLKRTC_ERR_INTERNAL') this.log.error({ err, request: name }, 'request failed');
+      else this.log.debug({ request: name, error: wire.wireMessage }, 'request refused');
+      this.send(encodeError(transaction, wire.wireMessage));
+      return;
+    }
+    this.send(encodeAck(transaction));
+    afterAck?.();
+  }
+
+  /** Runs one valid request; throws what becomes the `error` reply. May return work to do after the ack. */
+  private async dispatch(name: RequestName, request: RequestOf<RequestName>): Promise<(() => void) | undefined> {
+    switch (name) {
+      case 'ping':
+        return undefined;
+      case 'account-add':
+        this.addAccount(request as RequestOf<'account-add'>);
+        return undefined;
+      case 'account-remove':
+        this.removeAccount((request as RequestOf<'account-remove'>).account);
+        return undefined;
+      case 'account-register':
+        this.accountFor(name, (request as RequestOf<'account-register'>).account).account.register();
+        return undefined;
+      case 'account-unregister': {
+        const a = this.accountFor(name, (request as RequestOf<'account-unregister'>).account);
+        a.lastState = undefined;
+        a.account.unregister().catch((err: unknown) => this.log.warn({ err, aor: a.account.aor }, 'un-REGISTER failed'));
+        return undefined;
+      }
+      case 'account-message': {
+        const m = request as RequestOf<'account-message'>;
+        const a = this.authenticated(name, m.account);
+        await a.account.sendMessage({
+          account: a.account.aor,
+          to: m.uri,
+          messageId: m.message_id,
+          contentType: m.content_type,
+          content: m.content,
+          timestamp: m.timestamp,
+        });
+        return undefined;
+      }
+      case 'account-disposition-notification': {
+        const m = request as RequestOf<'account-disposition-notification'>;
+        const a = this.authenticated(name, m.account);
+        await a.account.sendDisposition({ account: a.account.aor, to: m.uri, messageId: m.message_id, timestamp: m.timestamp, state: m.state });
+        return undefined;
+      }
+      case 'account-devicetoken':
+        this.accountFor(name, (request as RequestOf<'account-devicetoken'>).account);
+        throw apiError.notSupported('Push notification tokens');
+      case 'session-create':
+        this.createSession(request as RequestOf<'session-create'>);
+        return undefined;
+      case 'session-answer': {
+        const m = request as RequestOf<'session-answer'>;
+        const c = this.sessionFor(name, m.session);
+        if (c.direction === 'outgoing') throw apiError.failed(`Cannot answer outgoing session ${m.session}`);
+        await c.call.answer(m.sdp, m.headers);
+        return undefined;
+      }
+      case 'session-trickle': {
+        const m = request as RequestOf<'session-trickle'>;
+        const c = this.sessionFor(name, m.session);
+        const candidates: IceCandidate[] = m.candidates.map((x) => ({
+          candidate: x.candidate,
+          sdpMid: x.sdpMid,
+          sdpMLineIndex: x.sdpMLineIndex,
+          ...(x.usernameFragment !== undefined ? { usernameFragment: x.usernameFragment } : {}),
+        }));
+        await c.call.trickle(candidates);
+        return undefined;
+      }
+      case 'session-terminate': {
+        const c = this.sessionFor(name, (request as RequestOf<'session-terminate'>).session);
+        await c.call.terminate();
+        return () => this.armTerminateTimer(c);
+      }
+      case 'session-update': {
+        const m = request as RequestOf<'session-update'>;
+        await this.sessionFor(name, m.session).call.update(m.sdp, m.headers);
+        return undefined;
+      }
+      case 'session-message': {
+        const m = request as RequestOf<'session-message'>;
+        await this.sessionFor(name, m.session).call.sendMessage({
+          messageId: m.message_id,
+          contentType: m.content_type,
+          content: m.content,
+          timestamp: m.timestamp,
+        });
+        return undefined;
+      }
+      case 'session-dtmf-info': {
+        const m = request as RequestOf<'session-dtmf-info'>;
+        const c = this.sessionFor(name, m.session);
+        // sylkrtc.js sends one tone per request; a run of tones is sent one INFO per tone.
+        for (const digit of m.digit) await c.call.sendDtmf(digit, m.duration ?? 100);
+        return undefined;
+      }
+      case 'lookup-public-key':
+        throw apiError.notSupported('Public key lookups');
+      default:
+        break;
+    }
+    if (HISTORY_REQUESTS.has(name) || ADDRESSBOOK_REQUESTS.has(name)) {
+      // SylkServer's checks first (unknown account, not authenticated), then ours.
+      this.authenticated(name, (request as { account: string }).account);
+      throw apiError.notSupported(HISTORY_REQUESTS.has(name) ? 'Message history requests' : 'Address book requests');
+    }
+    if (name.startsWith('videoroom-')) throw apiError.notSupported('Video rooms');
+    throw apiError.internal();
+  }
+
+  private accountFor(request: RequestName, aor: string): DoorAccount {
+    const a = this.accounts.get(aor);
+    if (!a) throw apiError.failed(unknownAccountText(request, aor));
+    return a;
+  }
+
+  private authenticated(request: RequestName, aor: string): DoorAccount {
+    const a = this.accountFor(request, aor);
+    if (!a.everRegistered) throw apiError.failed('Account not authenticated');
+    return a;
+  }
+
+  private sessionFor(request: RequestName, id: string): DoorCall {
+    const c = this.sessions.get(id);
+    if (c) return c;
+    if (!this.ended.has(id)) throw apiError.failed(`Unknown session ${id}`);
+    if (request === 'session-trickle') throw apiError.failed(`Session ${id} is terminated`);
+    throw apiError.failed(badStateText(request, id, 'terminated'));
+  }
+
+  private addAccount(m: RequestOf<'account-add'>): void {
+    if (this.accounts.has(m.account)) throw apiError.failed(`Account ${m.account} already added`);
+    const secretKind = this.secretKind === 'auto' ? (isHa1(m.password) ? 'ha1' : 'password') : this.secretKind;
+    const account = this.connection.addAccount({
+      aor: m.account,
+      secret: m.password,
+      secretKind,
+      ...(m.display_name !== undefined ? { displayName: m.display_name } : {}),
+      ...(m.user_agent !== undefined ? { userAgent: m.user_agent } : {}),
+      ...(m.incoming_header_prefixes !== undefined ? { incomingHeaderPrefixes: m.incoming_header_prefixes } : {}),
+    });
+    const aor = m.account;
+    const da: DoorAccount = { account, everRegistered: false, lastState: undefined, detach: noop };
+    const onRegistration = (ev: RegistrationStateEvent): void => this.enqueue(false, () => this.registrationChanged(da, ev));
+    const onIncoming = (call: CallPort): void => this.incomingCall(aor, call);
+    const onMissed = (p: Party): void =>
+      this.enqueue(false, () => this.emitEvent({ sylkrtc: 'account-event', account: aor, event: 'missed-session', originator: wireParty(p) }));
+    const onMessage = (ev: IncomingMessageEvent): void =>
+      this.enqueue(false, () => this.emitEvent({ sylkrtc: 'account-event', account: aor, ...messageBody(ev) }));
+    const onDisposition = (ev: DispositionEvent): void =>
+      this.enqueue(false, () => this.emitEvent({ sylkrtc: 'account-event', account: aor, ...dispositionBody(ev) }));
+    account.on('registration', onRegistration);
+    account.on('incomingCall', onIncoming);
+    account.on('missedCall', onMissed);
+    account.on('message', onMessage);
+    account.on('disposition', onDisposition);
+    da.detach = () => {
+      account.off('registration', onRegistration);
+      account.off('incomingCall', onIncoming);
+      account.off('missedCall', onMissed);
+      account.off('message', onMessage);
+      account.off('disposition', onDisposition);
+    };
+    this.accounts.set(aor, da);
+  }
+
+  private removeAccount(aor: string): void {
+    const a = this.accountFor('account-remove', aor);
+    a.detach();
+    this.accounts.delete(aor);
+    // Its calls end through the core; their `terminated` events still come (call listeners stay).
+    this.connection.removeAccount(aor).catch((err: unknown) => this.log.warn({ err, aor }, 'removing the account failed'));
+  }
+
+  private registrationChanged(a: DoorAccount, ev: RegistrationStateEvent): void {
+    if (ev.state === 'unregistered') {
+      a.lastState = undefined;
+      return;
+    }
+    if (ev.state === a.lastState && ev.state !== 'failed') return;
+    a.lastState = ev.state;
+    if (ev.state === 'registered') a.everRegistered = true;
+    this.emitEvent({
+      sylkrtc: 'account-event',
+      account: a.account.aor,
+      event: 'registration-state',
+      state: ev.state,
+      ...(ev.state === 'failed' ? { reason: ev.reason ?? 'unspecified reason' } : {}),
+    });
+  }
+
+  private createSession(m: RequestOf<'session-create'>): void {
+    if (this.sessions.has(m.session)) throw apiError.failed(`Session ID ${m.session} already in use`);
+    this.accountFor('session-create', m.account);
+    const call = this.connection.createCall({
+      id: m.session,
+      account: m.account,
+      to: m.uri,
+      sdp: m.sdp,
+      ...(m.headers !== undefined ? { headers: m.headers } : {}),
+    });
+    this.ended.delete(m.session);
+    this.track(call, m.session, 'outgoing');
+  }
+
+  private incomingCall(aor: string, call: CallPort): void {
+    if (this.closing || this.sessions.has(call.id)) return;
+    const c = this.track(call, call.id, 'incoming');
+    this.enqueue(false, () => {
+      if (c.ended) return;
+      this.emitEvent({
+        sylkrtc: 'account-event',
+        account: aor,
+        event: 'incoming-session',
+        session: call.id,
+        originator: wireParty(call.peer),
+        sdp: call.offer ?? '',
+        call_id: call.sipCallId ?? '',
+        ...(call.headers && Object.keys(call.headers).length > 0 ? { headers: call.headers } : {}),
+      });
+    });
+  }
+
+  private track(call: CallPort, id: string, direction: 'outgoing' | 'incoming'): DoorCall {
+    const c: DoorCall = { call, id, direction, answerSent: false, sent: new Set(), ended: false, terminateTimer: undefined, detach: noop };
+    const onState = (ev: CallStateEvent): void => this.enqueue(false, () => this.callState(c, ev));
+    const onUpdate = (ev: CallUpdateEvent): void =>
+      this.enqueue(false, () => {
+        if (c.ended) return;
+        this.emitEvent({ sylkrtc: 'session-event', session: id, event: 'update', state: ev.state, sdp: ev.sdp, reason: ev.reason });
+      });
+    const onMessage = (ev: IncomingMessageEvent): void =>
+      this.enqueue(false, () => {
+        if (!c.ended) this.emitEvent({ sylkrtc: 'session-event', session: id, ...messageBody(ev) });
+      });
+    call.on('state', onState);
+    call.on('update', onUpdate);
+    call.on('message', onMessage);
+    c.detach = () => {
+      call.off('state', onState);
+      call.off('update', onUpdate);
+      call.off('message', onMessage);
+    };
+    this.sessions.set(id, c);
+    return c;
+  }
+
+  private callState(c: DoorCall, ev: CallStateEvent): void {
+    if (c.ended) return;
+    const base = { sylkrtc: 'session-event', session: c.id, event: 'state' } as const;
+    switch (ev.state) {
+      case 'terminated':
+        this.emitEvent({ ...base, state: 'terminated', reason: ev.reason || 'unspecified reason' });
+        this.finish(c);
+        return;
+      case 'early-media':
+        // The answer goes out once (reference §0.7); a second 183 changes nothing for the browser.
+        if (c.answerSent || c.direction !== 'outgoing') return;
+        c.answerSent = true;
+        c.sent.add('early-media');
+        this.emitEvent({ ...base, state: 'early-media', sdp: ev.sdp, call_id: ev.callId });
+        return;
+      case 'accepted': {
+        if (c.sent.has('accepted')) return;
+        c.sent.add('accepted');
+        if (c.direction === 'outgoing' && !c.answerSent && ev.sdp !== undefined) {
+          c.answerSent = true;
+          this.emitEvent({ ...base, state: 'accepted', sdp: ev.sdp, call_id: ev.callId, headers: ev.headers && Object.keys(ev.headers).length > 0 ? ev.headers : undefined });
+        } else {
+          this.emitEvent({ ...base, state: 'accepted' });
+        }
+        return;
+      }
+      case 'proceeding':
+        this.emitEvent({ ...base, state: 'proceeding', code: ev.code });
+        return;
+      default:
+        if (c.sent.has(ev.state)) return;
+        c.sent.add(ev.state);
+        this.emitEvent({ ...base, state: ev.state });
+    }
+  }
+
+  private finish(c: DoorCall): void {
+    c.ended = true;
+    clearTimeout(c.terminateTimer);
+    c.terminateTimer = undefined;
+    c.detach();
+    if (this.sessions.get(c.id) === c) this.sessions.delete(c.id);
+    this.ended.add(c.id);
+    if (this.ended.size > ENDED_SESSIONS_KEPT) this.ended.delete(this.ended.values().next().value as string);
+  }
+
+  private armTerminateTimer(c: DoorCall): void {
+    if (c.ended || c.terminateTimer || this.closing) return;
+    c.terminateTimer = setTimeout(() => {
+      c.terminateTimer = undefined;
+      this.enqueue(false, () => {
+        if (c.ended) return;
+        this.log.warn({ session: c.id }, 'core did not report terminated in time; reporting it to the client');
+        this.callState(c, { state: 'terminated', reason: LOCAL_TERMINATE_REASON });
+      });
+    }, this.limits.terminateGraceMs);
+    c.terminateTimer.unref?.();
+  }
+}
+
+function messageBody(ev: IncomingMessageEvent) {
+  return {
+    event: 'message' as const,
+    sender: wireParty(ev.sender),
+    timestamp: ev.timestamp,
+    message_id: ev.messageId,
+    content_type: ev.contentType,
+    content: ev.content,
+    ...(ev.dispositionNotification && ev.dispositionNotification.length > 0 ? { disposition_notification: ev.dispositionNotification } : {}),
+  };
+}
+
+function dispositionBody(ev: DispositionEvent) {
+  return {
+    event: 'disposition-notification' as const,
+    message_id: ev.messageId,
+    message_timestamp: ev.messageTimestamp,
+    state: ev.state,
+    code: ev.code,
+    reason: ev.reason,
+  };
+}
