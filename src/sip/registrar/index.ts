@@ -4,4 +4,4 @@
  */
 export { LocalSipDomain, DOMAIN_ALLOW } from './local-sip-domain.ts';
 export { LocalDomainError, LOCAL_DOMAIN_ERROR_CODES, type LocalDomainErrorCode } from './errors.ts';
-export type { BindingInfo, DomainUser, LocalSipDomainOptions } from './types.ts';
+export type { BindingInfo, DomainUser, LocalDomainStats, LocalSipDomainOptions } from './types.ts';

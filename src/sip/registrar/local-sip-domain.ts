@@ -30,7 +30,7 @@ import { LocalDomainError } from './errors.ts';
 import { LocationService } from './location-service.ts';
 import { Proxy, type Destination } from './proxy.ts';
 import { Registrar } from './registrar.ts';
-import type { BindingInfo, LocalSipDomainOptions } from './types.ts';
+import type { BindingInfo, LocalDomainStats, LocalSipDomainOptions } from './types.ts';
 
 /** Methods we serve or forward, for Allow in our own answers. */
 export const DOMAIN_ALLOW = 'REGISTER, INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, INFO, UPDATE, PRACK, SUBSCRIBE, NOTIFY, REFER';
@@ -145,6 +145,17 @@ export class LocalSipDomain {
   /** Current bindings, of one user or of all, with their remaining lifetimes. */
   bindings(user?: string): BindingInfo[] {
     return this.location.snapshot(user);
+  }
+
+  /** Counters for tests and metrics. */
+  stats(): LocalDomainStats {
+    return {
+      users: this.auth.userNames.length,
+      bindings: this.location.size,
+      pending: this.proxy.pending,
+      transactions: this.transactions.size,
+      forwarded: Object.fromEntries(this.proxy.forwarded),
+    };
   }
 
   /** The configured user names. */

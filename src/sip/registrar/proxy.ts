@@ -42,6 +42,8 @@ const RECORD_ROUTED = new Set(['INVITE', 'SUBSCRIBE', 'REFER']);
 
 export class Proxy {
   private readonly contexts = new Map<AnyServerTransaction, ResponseContext>();
+  /** Requests sent downstream, per method (one per branch; ACKs for 2xx included). */
+  readonly forwarded = new Map<string, number>();
 
   constructor(private readonly env: ProxyEnv) {}
 
@@ -166,12 +168,12 @@ export class Proxy {
       }
     }
     // Step 7: where to send it (RFC 3263); a registered contact is reached over its REGISTER's flow
+    if (this.env.addresses.isOurListener(next)) throw new Error('next hop is this server');
     const [resolved] = await this.env.transport.resolve(next);
     if (!resolved) throw new Error(`no address for ${formatUri(next)}`);
     const target: SendTarget = { ...resolved };
     const flow: Flow | undefined = dest.binding?.flow;
     if (flow && topRoute === undefined && flow.protocol === target.protocol && flow.connectionId) target.connectionId = flow.connectionId;
-    if (this.env.addresses.isOurListener(next)) throw new Error('next hop is this server');
 
     // Step 4: stay in the path of dialog-creating requests (RFC 3261 §16.6), twice when the
     // transport changes so each side finds us on its own (RFC 5658)
@@ -188,6 +190,7 @@ export class Proxy {
     const by = this.env.addresses.sentBy(target.protocol) ?? this.env.addresses.sentBy('udp') ?? this.env.addresses.sentBy('tcp');
     if (!by) throw new Error('no listener to name in Via');
     copy.headers.prepend('Via', `SIP/2.0/${target.protocol.toUpperCase()} ${by.host}:${by.port};branch=${newBranch()};rport`);
+    this.forwarded.set(copy.method, (this.forwarded.get(copy.method) ?? 0) + 1);
     return { request: copy, target };
   }
 

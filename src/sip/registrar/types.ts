@@ -76,3 +76,17 @@ export interface BindingInfo {
   source: string;
   protocol: TransportProtocol;
 }
+
+/** What `LocalSipDomain.stats()` reports. */
+export interface LocalDomainStats {
+  /** Users configured. */
+  users: number;
+  /** Bindings held, over all users. */
+  bindings: number;
+  /** Requests being proxied (response contexts open). */
+  pending: number;
+  /** Live transactions, client and server. */
+  transactions: number;
+  /** Requests sent downstream since start, per method: one per branch, ACKs for 2xx included. */
+  forwarded: Record<string, number>;
+}
