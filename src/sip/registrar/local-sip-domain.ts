@@ -126,8 +126,9 @@ export class LocalSipDomain {
     return this.closePromise;
   }
 
-  /** The bound address of the first listener of `protocol`. */
+  /** The bound address of the first listener of `protocol`; undefined before start() and after close(). */
   local(protocol: TransportProtocol): { host: string; port: number } | undefined {
+    if (this.state === 'closed') return undefined;
     return this.transport.local(protocol);
   }
 
