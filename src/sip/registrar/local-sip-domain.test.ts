@@ -135,6 +135,24 @@ describe('LocalSipDomain lifecycle', () => {
     await new Promise<void>((resolve) => socket.close(() => resolve()));
   });
 
+  it('rejects start() when its port is taken, and leaves nothing bound', async () => {
+    const first = new LocalSipDomain({ domain: 'portico.local', users: [], listen: UDP });
+    await first.start();
+    const port = first.local('udp')!.port;
+    const second = new LocalSipDomain({
+      domain: 'portico.local',
+      users: [],
+      listen: [
+        { protocol: 'tcp', host: '127.0.0.1', port: 0 },
+        { protocol: 'udp', host: '127.0.0.1', port },
+      ],
+    });
+    await assert.rejects(second.start());
+    assert.equal(second.local('tcp'), undefined);
+    await assert.rejects(second.start(), { code: 'SIP_ERR_LOCAL_DOMAIN_CLOSED' });
+    await first.close();
+  });
+
   it('lists every error code in README.md', () => {
     const readme = readFileSync(new URL('./README.md', import.meta.url), 'utf8');
     const documented = [...readme.matchAll(/`(SIP_ERR_LOCAL_DOMAIN_[A-Z_]+)`/g)].map((m) => m[1]);

@@ -103,12 +103,18 @@ export class LocalSipDomain {
     });
   }
 
-  /** Binds the listeners. Rejects if a port is taken. */
+  /** Binds the listeners. Rejects if a port is taken (the domain is then closed). */
   async start(): Promise<void> {
     if (this.state === 'closed') throw new LocalDomainError('SIP_ERR_LOCAL_DOMAIN_CLOSED', 'the local SIP domain is closed');
     if (this.state !== 'new') return;
     this.state = 'starting';
-    await this.transport.start();
+    try {
+      await this.transport.start();
+    } catch (err) {
+      // A port was taken: leave nothing half-bound behind.
+      await this.close();
+      throw err;
+    }
     this.addresses.setListeners(this.transport.listening());
     this.state = 'started';
     this.log.info({ listen: this.transport.listening(), users: this.auth.userNames.length }, 'local SIP domain listening');

@@ -149,6 +149,13 @@ describe('LocalSipDomain proxy (RFC 3261 §16)', () => {
     assert.match(m1.from, /alice@portico\.local/);
   });
 
+  it('takes our own address as the host of an AOR in the Request-URI', async () => {
+    const got = bob1.next('message');
+    const res = await alice.message(`sip:bob@127.0.0.1:${port}`, 'to the address');
+    assert.equal(res.status, 200);
+    assert.equal((await got)[0].body.toString(), 'to the address');
+  });
+
   it('answers 404 for an unknown user and 480 for a user with no binding', async () => {
     assert.equal((await alice.message(`sip:nobody@${DOMAIN}`, 'x')).status, 404);
     const res = await alice.message(`sip:carol@${DOMAIN}`, 'x');
