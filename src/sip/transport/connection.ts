@@ -21,6 +21,9 @@ export interface TransportContext {
   readonly keepAliveIntervalMs: number;
   readonly idleTimeoutMs: number;
   readonly connectTimeoutMs: number;
+  /** SO_RCVBUF / SO_SNDBUF asked for on UDP sockets; 0 keeps the system default. */
+  readonly udpRecvBufferSize: number;
+  readonly udpSendBufferSize: number;
   readonly tlsClient: TlsClientOptions | undefined;
   readonly connections: ConnectionTable;
   readonly handler: InboundHandler;
