@@ -36,6 +36,7 @@ export type CallPortEvents = {
   state: [CallStateEvent];
   update: [CallUpdateEvent];
   message: [IncomingMessageEvent];
+  disposition: [DispositionEvent];
 };
 
 /** An in-dialog message (sylkRTC `session-message`). */

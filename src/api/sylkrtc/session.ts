@@ -501,13 +501,19 @@ export class SylkRtcSession {
       this.enqueue(false, () => {
         if (!c.ended) this.emitEvent({ sylkrtc: 'session-event', session: id, ...messageBody(ev) });
       });
+    const onDisposition = (ev: DispositionEvent): void =>
+      this.enqueue(false, () => {
+        if (!c.ended) this.emitEvent({ sylkrtc: 'session-event', session: id, ...dispositionBody(ev) });
+      });
     call.on('state', onState);
     call.on('update', onUpdate);
     call.on('message', onMessage);
+    call.on('disposition', onDisposition);
     c.detach = () => {
       call.off('state', onState);
       call.off('update', onUpdate);
       call.off('message', onMessage);
+      call.off('disposition', onDisposition);
     };
     this.sessions.set(id, c);
     return c;
