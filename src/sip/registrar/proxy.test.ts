@@ -18,7 +18,7 @@ function invites(user: SipUser): Promise<IncomingCall> {
   return new Promise((resolve) => user.once('invite', resolve));
 }
 
-describe('LocalSipDomain proxy (RFC 3261 §16)', () => {
+describe('LocalSipDomain proxy (RFC 3261 §16)', { timeout: 20_000 }, () => {
   let domain: LocalSipDomain;
   let callerStack: SipStack;
   let calleeStack: SipStack;
@@ -83,12 +83,14 @@ describe('LocalSipDomain proxy (RFC 3261 §16)', () => {
     in2.progress(180);
     await call.next('progress');
     const cancelled = in2.next('ended');
+    const answeredAt = Date.now();
     in1.accept({ sdp: ANSWER });
     await call.next('established');
     assert.equal(call.remoteSdp, ANSWER);
     assert.ok(call.request?.headers.has('Proxy-Authorization'), 'the INVITE answered a 407');
     const [reason] = await cancelled;
     assert.equal(reason.cause, 'cancel', 'the losing branch was cancelled');
+    assert.ok(Date.now() - answeredAt < 1000, 'cancelled by the 2xx, not later by Timer C');
 
     // The callee's route set holds our Record-Route, so its BYE comes through the proxy.
     const byes = domain.stats().forwarded.BYE ?? 0;
@@ -109,9 +111,11 @@ describe('LocalSipDomain proxy (RFC 3261 §16)', () => {
     incoming.progress(180);
     await call.next('progress');
     const daveEnded = incoming.next('ended');
+    const cancelledAt = Date.now();
     await call.terminate();
     assert.equal(call.ended?.status, 487);
     assert.equal((await daveEnded)[0].cause, 'cancel');
+    assert.ok(Date.now() - cancelledAt < 1000, 'the CANCEL was relayed, not replaced by Timer C');
     await dave.close();
   });
 
@@ -122,10 +126,12 @@ describe('LocalSipDomain proxy (RFC 3261 §16)', () => {
     in2.progress(180);
     await call.next('progress');
     const cancelled = in2.next('ended');
+    const rejectedAt = Date.now();
     in1.reject(603);
     const [end] = await call.next('ended');
     assert.equal(end.status, 603);
     assert.equal((await cancelled)[0].cause, 'cancel');
+    assert.ok(Date.now() - rejectedAt < 1000, 'cancelled by the 6xx, not later by Timer C');
   });
 
   it('chooses the best of several failures: the lowest class, preferring 4xx over 5xx (RFC 3261 §16.7 step 6)', async () => {

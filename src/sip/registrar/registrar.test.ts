@@ -15,7 +15,7 @@ const USERS = [
   { name: 'bob', password: 'bob-secret' },
 ];
 
-describe('LocalSipDomain registrar (RFC 3261 §10.3)', () => {
+describe('LocalSipDomain registrar (RFC 3261 §10.3)', { timeout: 20_000 }, () => {
   let domain: LocalSipDomain;
   let stack: SipStack;
   let peer: RawUdpPeer;
