@@ -87,7 +87,7 @@ export class LocalSipDomain {
     this.transactions = new TransactionLayer(this.transport, { timers: opts.timers, logger: this.log });
     const respond = (tx: ServerTransaction, status: number, reason?: string, headers: Array<[string, string]> = []): void =>
       this.respond(tx, this.buildResponse(tx.request, status, reason, headers));
-    this.registrar = new Registrar(this.addresses, this.auth, this.location, limits, respond);
+    this.registrar = new Registrar(this.addresses, this.auth, this.location, limits, respond, this.log);
     this.proxy = new Proxy({
       transport: this.transport,
       transactions: this.transactions,

@@ -3,6 +3,7 @@
  * applies every binding change it asks for at once, or none (a failed request changes nothing).
  */
 import { formatUri, uriEquals, type NameAddr, type SipRequest, type SipUri } from '../message/index.ts';
+import type { SipLogger } from '../logger.ts';
 import type { ServerTransaction } from '../transaction/index.ts';
 import type { DomainAuthenticator } from './authenticator.ts';
 import type { DomainAddresses } from './domain-addresses.ts';
@@ -27,6 +28,7 @@ export class Registrar {
     private readonly location: LocationService,
     private readonly limits: RegistrarLimits,
     private readonly respond: Responder,
+    private readonly log: SipLogger,
   ) {}
 
   handle(req: SipRequest, tx: ServerTransaction): void {
@@ -44,7 +46,10 @@ export class Registrar {
     // Steps 3 and 4: authenticate, and only the AOR's own user may change its bindings
     const outcome = this.auth.check(req, user, 'registrar');
     if (outcome.kind === 'challenge') return this.respond(tx, outcome.status, undefined, outcome.values.map((v) => [outcome.header, v]));
-    if (outcome.kind === 'forbidden') return this.respond(tx, 403, outcome.reason);
+    if (outcome.kind === 'forbidden') {
+      this.log.info({ user, source: source(tx), reason: outcome.reason }, 'REGISTER refused');
+      return this.respond(tx, 403, outcome.reason);
+    }
     if (outcome.kind === 'bad-request') return this.respond(tx, 400, outcome.reason);
     if (!this.auth.has(user)) return this.respond(tx, 404, 'Not a user of this domain');
 
@@ -60,6 +65,9 @@ export class Registrar {
     const result = req.isWildcardContact ? this.wildcard(req, user, expiresHeader) : this.changes(req, tx, user, contacts, expiresHeader);
     if ('status' in result) return this.respond(tx, result.status, result.reason, result.headers);
     this.location.apply(user, result.changes);
+    if (result.changes.length > 0) {
+      this.log.info({ user, source: source(tx), bindings: this.location.lookup(user).length }, 'bindings updated');
+    }
 
     // Step 8: 200 listing every current binding with its remaining lifetime, and a Date
     const headers: Array<[string, string]> = this.location
@@ -160,3 +168,7 @@ interface Failure {
   headers?: Array<[string, string]>;
 }
 
+
+function source(tx: ServerTransaction): string {
+  return `${tx.flow.protocol}:${tx.flow.remoteAddress}:${tx.flow.remotePort}`;
+}
