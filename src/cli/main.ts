@@ -3,6 +3,7 @@
  */
 import { Command } from 'commander';
 import { registerFlowCommands } from '../flow/cli.ts';
+import { registerGatewayCommand } from './gateway-command.ts';
 import { registerSipCommands } from './sip-commands.ts';
 
 const program = new Command();
@@ -10,6 +11,8 @@ program
   .name('portico')
   .description('Portico: an open WebRTC-to-SIP gateway, its SIP user agent and its flow tester')
   .showHelpAfterError();
+
+registerGatewayCommand(program);
 
 registerSipCommands(program);
 

@@ -192,6 +192,11 @@ export class Call extends CoreEmitter<CallEvents> {
     return this.stateValue;
   }
 
+  /** The same as `incomingHeaders` (the name the sylkRTC door reads). */
+  get headers(): Record<string, string> | undefined {
+    return this.incomingHeaders;
+  }
+
   /** The SIP dialog's Call-ID. */
   get sipCallId(): string | undefined {
     const s = this.session;

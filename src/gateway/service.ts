@@ -1,0 +1,145 @@
+/**
+ * `portico gateway` as an object: builds every component from one validated config and owns them.
+ * Logs (pino), metrics (prom-client), the core `Gateway` with its SIP stack, the embedded local SIP
+ * domain when no outbound proxy is configured, the HTTP server with its doors. `close()` is the
+ * graceful shutdown: upgrades refused, doors closed (their connections end calls and un-REGISTER),
+ * then the gateway, the SIP stack and the local domain.
+ */
+import pino, { type Logger } from 'pino';
+import { SylkRtcDoor } from '../api/sylkrtc/index.ts';
+import { Gateway, type LocalDomainPort } from '../core/index.ts';
+import { LocalSipDomain } from '../sip/registrar/index.ts';
+import type { SipStackOptions } from '../sip/ua/index.ts';
+import { readTlsFiles, type GatewayConfig } from './config.ts';
+import { GatewayMetrics } from './metrics.ts';
+import { GatewayHttpServer, type Door } from './server.ts';
+
+export interface GatewayServiceOptions {
+  /** Defaults to pino on stdout at `config.log.level`. */
+  logger?: Logger;
+  /** Where the config came from, for error messages. */
+  source?: string;
+  /** Doors by WebSocket path; default: the sylkRTC door at `config.http.wsPath`. */
+  doors?: (gateway: Gateway, logger: Logger) => Record<string, Door>;
+}
+
+export interface GatewayService {
+  readonly config: GatewayConfig;
+  readonly logger: Logger;
+  readonly gateway: Gateway;
+  readonly http: GatewayHttpServer;
+  readonly metrics: GatewayMetrics | undefined;
+  readonly localDomain: LocalSipDomain | undefined;
+  /** `ws://host:port/webrtcgateway/ws` (wss with TLS). */
+  wsUrl(): string;
+  /** Graceful shutdown; idempotent. */
+  close(): Promise<void>;
+}
+
+function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '[::]';
+}
+
+export async function startGatewayService(config: GatewayConfig, opts: GatewayServiceOptions = {}): Promise<GatewayService> {
+  const source = opts.source ?? 'configuration';
+  const logger = opts.logger ?? pino({ level: config.log.level, base: { service: 'portico' } });
+  const metrics = config.metrics.enabled ? new GatewayMetrics() : undefined;
+
+  // SIP sockets on the configured address: the local domain's, or our own with a real SIP network.
+  const sipTls = config.sip.tls ? readTlsFiles('sip.tls', config.sip.tls, source) : undefined;
+  const publicListen: SipStackOptions['listen'] = config.sip.transports.map((protocol) => ({ protocol, host: config.sip.host, port: config.sip.port }));
+  if (sipTls) publicListen.push({ protocol: 'tls', host: config.sip.host, port: config.sip.tlsPort, tls: sipTls });
+  const httpTls = config.http.tls ? readTlsFiles('http.tls', config.http.tls, source) : undefined;
+
+  let localDomain: LocalSipDomain | undefined;
+  let localPort: LocalDomainPort | undefined;
+  let listen = publicListen;
+  if (!config.sip.outboundProxy) {
+    localDomain = new LocalSipDomain({
+      domain: config.localDomain.domain,
+      users: Object.entries(config.localDomain.users).map(([name, password]) => ({ name, password })),
+      listen: publicListen,
+      timers: config.sip.timers,
+      logger,
+    });
+    const domain = localDomain;
+    // Our own stack talks to the in-process domain over loopback TCP: WebRTC SDP outgrows UDP's 1300 bytes (RFC 3261 §18.1.1).
+    const host = isWildcard(config.sip.host) ? '127.0.0.1' : config.sip.host;
+    listen = [
+      { protocol: 'tcp', host, port: 0 },
+      { protocol: 'udp', host, port: 0 },
+    ];
+    localPort = {
+      start: () => domain.start(),
+      close: () => domain.close(),
+      proxyUri: () => domain.proxyUri(domain.local('tcp') ? 'tcp' : 'udp'),
+    };
+  }
+  const domains = config.sip.domains.length > 0 ? config.sip.domains : localDomain ? [config.localDomain.domain] : [];
+
+  const gateway = new Gateway({
+    sip: { listen, outboundProxy: config.sip.outboundProxy, timers: config.sip.timers, userAgent: config.sip.userAgent },
+    domains,
+    registration: config.sip.registration,
+    calls: config.calls,
+    closeTimeoutMs: config.shutdown.timeoutMs,
+    logger,
+    observer: metrics,
+    localDomain: localPort,
+  });
+  metrics?.setStatsSource(() => gateway.stats());
+  await gateway.start();
+
+  const http = new GatewayHttpServer({
+    host: config.http.host,
+    port: config.http.port,
+    tls: httpTls,
+    logger,
+    metrics,
+    closeTimeoutMs: config.shutdown.timeoutMs,
+    health: () => {
+      const s = gateway.stats();
+      return { ok: gateway.isRunning, connections: s.connections, accounts: s.accounts, registered: s.registrations.registered };
+    },
+  });
+  const doors = opts.doors ? opts.doors(gateway, logger) : { [config.http.wsPath]: new SylkRtcDoor(gateway, { logger }) };
+  for (const [path, door] of Object.entries(doors)) http.addDoor(path, door);
+  try {
+    await http.start();
+  } catch (err) {
+    await Promise.allSettled(Object.values(doors).map((d) => d.close()));
+    await gateway.close();
+    throw err;
+  }
+
+  let closing: Promise<void> | undefined;
+  const service: GatewayService = {
+    config,
+    logger,
+    gateway,
+    http,
+    metrics,
+    localDomain,
+    wsUrl: () => `${http.url().replace(/^http/, 'ws')}${config.http.wsPath}`,
+    close: () =>
+      (closing ??= (async () => {
+        logger.info('shutting down');
+        http.beginClosing();
+        await http.close();
+        await gateway.close();
+        logger.info('shut down');
+      })()),
+  };
+  logger.info(
+    {
+      ws: service.wsUrl(),
+      sip: localDomain
+        ? publicListen.map((l) => `${l.protocol}:${localDomain.local(l.protocol)?.host ?? l.host}:${localDomain.local(l.protocol)?.port ?? l.port}`)
+        : publicListen.map((l) => `${l.protocol}:${gateway.stack.transport.local(l.protocol)?.host ?? l.host}:${gateway.stack.transport.local(l.protocol)?.port ?? l.port}`),
+      outboundProxy: config.sip.outboundProxy,
+      localDomain: localDomain ? { domain: config.localDomain.domain, users: Object.keys(config.localDomain.users) } : undefined,
+    },
+    'Portico gateway ready',
+  );
+  return service;
+}
