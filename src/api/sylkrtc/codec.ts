@@ -12,6 +12,7 @@
  * the envelope (`sylkrtc`, `account`, `session`, `event`) moves under `data`; the ready event is
  * `{"sylkrtc":"event","event":"ready"}` (reference §7, 2015 documentation).
  */
+import type { DispositionEvent, IncomingMessageEvent, Party } from '../../core/types.ts';
 import { apiError, type SylkRtcError } from './errors.ts';
 import { isRequestName, validateRequest, type RequestName, type RequestOf } from './validation.ts';
 
@@ -155,4 +156,36 @@ export function encodeAck(transaction: string): string {
 /** `transaction` is omitted when the request had none we could read (invalid JSON, missing or non-string). */
 export function encodeError(transaction: string | undefined, error: string): string {
   return JSON.stringify(transaction === undefined ? { sylkrtc: 'error', error } : { sylkrtc: 'error', transaction, error });
+}
+
+// ---- core events → event bodies ------------------------------------------------------------
+
+export function wireParty(p: Party): WireParty {
+  const name = p.displayName?.trim();
+  // SylkServer strips surrounding quotes from display names (DisplayNameValidator).
+  const unquoted = name && name.length >= 2 && name.startsWith('"') && name.endsWith('"') ? name.slice(1, -1) : name;
+  return unquoted ? { uri: p.uri, display_name: unquoted } : { uri: p.uri };
+}
+
+export function messageBody(ev: IncomingMessageEvent) {
+  return {
+    event: 'message' as const,
+    sender: wireParty(ev.sender),
+    timestamp: ev.timestamp,
+    message_id: ev.messageId,
+    content_type: ev.contentType,
+    content: ev.content,
+    ...(ev.dispositionNotification && ev.dispositionNotification.length > 0 ? { disposition_notification: ev.dispositionNotification } : {}),
+  };
+}
+
+export function dispositionBody(ev: DispositionEvent) {
+  return {
+    event: 'disposition-notification' as const,
+    message_id: ev.messageId,
+    message_timestamp: ev.messageTimestamp,
+    state: ev.state,
+    code: ev.code,
+    reason: ev.reason,
+  };
 }

@@ -25,7 +25,7 @@ import type {
   Party,
   RegistrationStateEvent,
 } from '../../core/types.ts';
-import { decodeFrame, encodeAck, encodeError, encodeEvent, type DecodedFrame, type Dialect, type WireEvent, type WireParty } from './codec.ts';
+import { decodeFrame, dispositionBody, encodeAck, encodeError, encodeEvent, messageBody, wireParty, type DecodedFrame, type Dialect, type WireEvent } from './codec.ts';
 import type { AccountPort, CallPort, ConnectionPort } from './core-port.ts';
 import { apiError, badStateText, toWireError, unknownAccountText, type ErrorContext } from './errors.ts';
 import type { RequestName, RequestOf } from './validation.ts';
@@ -96,13 +96,6 @@ interface DoorCall {
   ended: boolean;
   terminateTimer: NodeJS.Timeout | undefined;
   detach: () => void;
-}
-
-function wireParty(p: Party): WireParty {
-  const name = p.displayName?.trim();
-  // SylkServer strips surrounding quotes from display names (DisplayNameValidator).
-  const unquoted = name && name.length >= 2 && name.startsWith('"') && name.endsWith('"') ? name.slice(1, -1) : name;
-  return unquoted ? { uri: p.uri, display_name: unquoted } : { uri: p.uri };
 }
 
 function isHa1(secret: string): boolean {
@@ -577,27 +570,4 @@ export class SylkRtcSession {
     }, this.limits.terminateGraceMs);
     c.terminateTimer.unref?.();
   }
-}
-
-function messageBody(ev: IncomingMessageEvent) {
-  return {
-    event: 'message' as const,
-    sender: wireParty(ev.sender),
-    timestamp: ev.timestamp,
-    message_id: ev.messageId,
-    content_type: ev.contentType,
-    content: ev.content,
-    ...(ev.dispositionNotification && ev.dispositionNotification.length > 0 ? { disposition_notification: ev.dispositionNotification } : {}),
-  };
-}
-
-function dispositionBody(ev: DispositionEvent) {
-  return {
-    event: 'disposition-notification' as const,
-    message_id: ev.messageId,
-    message_timestamp: ev.messageTimestamp,
-    state: ev.state,
-    code: ev.code,
-    reason: ev.reason,
-  };
 }
