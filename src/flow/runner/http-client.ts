@@ -1,4 +1,5 @@
 import { connect as netConnect, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { connect as tlsConnect } from 'node:tls';
 
 /**
@@ -40,6 +41,8 @@ export function originOf(url: URL): Origin {
 
 const MAX_HEAD = 64 * 1024;
 const MAX_BODY = 16 * 1024 * 1024;
+const EMPTY = Buffer.alloc(0);
+const STATUS_LINE = /^(HTTP\/1\.[01]) (\d{3})(?: (.*))?$/;
 
 export interface RequestOptions {
   /** The request method, so a HEAD answer is read without a body (RFC 9112 §6.3). */
@@ -49,39 +52,67 @@ export interface RequestOptions {
   close?: boolean;
 }
 
+/** One request on its way: it moves to a fresh connection when a kept-alive one turns out closed. */
 interface Pending {
   resolve: (r: HttpResponse) => void;
   reject: (e: HttpClientError) => void;
-  timer: NodeJS.Timeout;
+  bytes: Buffer;
   method: string;
+  timeoutMs: number;
+  close: boolean;
+  origin: Origin;
+  key: string;
   gotBytes: boolean;
   reused: boolean;
+  attempt: number;
 }
 
-/** One keep-alive connection; at most one request in flight. */
+/**
+ * One keep-alive connection; at most one request in flight. The response deadline is checked by one
+ * timer per connection that is re-armed only when it fires early or a shorter deadline comes, so a
+ * request costs no timer of its own.
+ */
 class HttpConnection {
-  private buf: Buffer = Buffer.alloc(0);
+  private buf: Buffer = EMPTY;
   private pending: Pending | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private timerDue = 0;
+  private deadline = 0;
   closed = false;
   connected = false;
 
-  constructor(readonly key: string, readonly socket: Socket, private readonly onIdleClose: (c: HttpConnection) => void) {
+  constructor(readonly key: string, readonly socket: Socket, private readonly pool: HttpPool) {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err: NodeJS.ErrnoException) => this.fail(this.connected ? 'FLOW_ERR_HTTP_CLOSED' : 'FLOW_ERR_HTTP_CONNECT', err.code ?? err.message));
     socket.on('close', () => this.onClose());
   }
 
-  send(bytes: Buffer, opts: RequestOptions, reused: boolean): Promise<HttpResponse> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.fail('FLOW_ERR_HTTP_TIMEOUT', `no complete response within ${opts.timeoutMs} ms`);
-      }, opts.timeoutMs);
-      this.pending = { resolve, reject, timer, method: opts.method.toUpperCase(), gotBytes: false, reused };
-      this.buf = Buffer.alloc(0);
-      this.socket.write(bytes);
-    });
+  start(p: Pending): void {
+    this.pending = p;
+    p.gotBytes = false;
+    this.buf = EMPTY;
+    const now = performance.now();
+    this.deadline = now + p.timeoutMs;
+    if (this.timer === undefined || this.deadline < this.timerDue) this.arm(now, p.timeoutMs);
+    this.socket.write(p.bytes);
   }
+
+  private arm(now: number, ms: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    const whole = Math.max(1, Math.ceil(ms));
+    this.timerDue = now + whole;
+    this.timer = setTimeout(this.onTimer, whole);
+  }
+
+  private readonly onTimer = (): void => {
+    this.timer = undefined;
+    const p = this.pending;
+    if (!p || this.closed) return;
+    const now = performance.now();
+    if (this.deadline > now) this.arm(now, this.deadline - now);
+    else this.fail('FLOW_ERR_HTTP_TIMEOUT', `no complete response within ${p.timeoutMs} ms`);
+  };
 
   abort(): void {
     this.fail('FLOW_ERR_HTTP_ABORTED', 'aborted');
@@ -102,38 +133,40 @@ class HttpConnection {
   private onClose(): void {
     const wasClosed = this.closed;
     this.closed = true;
+    this.stopTimer();
+    this.pool.forget(this);
     const p = this.pending;
     if (p) {
       // A response delimited by the end of the connection is complete now (RFC 9112 §6.3 item 8).
       if (p.gotBytes && this.tryParse(true)) return;
       // tryParse may already have failed the request (bad bytes); then there is nothing left to do.
       if (this.pending === p) this.fail('FLOW_ERR_HTTP_CLOSED', p.gotBytes ? 'connection closed mid-response' : 'connection closed before any response');
-    } else if (!wasClosed) this.onIdleClose(this);
+    } else if (!wasClosed) this.pool.dropIdle(this);
   }
 
   /** Returns true when a response was delivered. */
   private tryParse(atEof: boolean): boolean {
     const p = this.pending!;
-    let parsed: ReturnType<typeof parseResponse>;
+    let parsed: Parsed | undefined;
     try {
-      parsed = parseResponse(this.buf, p.method, atEof);
+      parsed = parseAt(this.buf, p.method, atEof);
     } catch (err) {
       this.fail('FLOW_ERR_HTTP_BAD_RESPONSE', (err as Error).message);
       return false;
     }
     if (!parsed) return false;
-    if (parsed.interim) {
+    if (parsed.response === undefined) {
       // 1xx informational answers are skipped; the final one follows (RFC 9110 §15.2).
       this.buf = this.buf.subarray(parsed.consumed);
       return this.buf.length > 0 ? this.tryParse(atEof) : false;
     }
-    clearTimeout(p.timer);
     this.pending = undefined;
     const res = parsed.response;
     const leftover = this.buf.length > parsed.consumed;
-    this.buf = Buffer.alloc(0);
-    const keep = !leftover && !atEof && !parsed.untilClose && keepAlive(res);
-    if (!keep) this.destroy();
+    this.buf = EMPTY;
+    const keep = !leftover && !atEof && !parsed.untilClose && keepAlive(res.version, parsed.connection);
+    if (!keep || p.close) this.destroy();
+    else this.pool.release(this);
     p.resolve(res);
     return true;
   }
@@ -142,17 +175,30 @@ class HttpConnection {
     const p = this.pending;
     this.pending = undefined;
     this.destroy();
-    if (p) {
-      clearTimeout(p.timer);
-      p.reject(Object.assign(new HttpClientError(code, message), { retryable: p.reused && !p.gotBytes && code === 'FLOW_ERR_HTTP_CLOSED' }));
+    if (!p) return;
+    const retryable = p.reused && !p.gotBytes && code === 'FLOW_ERR_HTTP_CLOSED';
+    // A kept-alive connection the server had already closed: try once on a fresh one.
+    if (retryable && p.attempt === 0) {
+      p.attempt = 1;
+      this.pool.dispatch(p);
+      return;
     }
+    p.reject(Object.assign(new HttpClientError(code, message), { retryable }));
   }
 
   get idle(): boolean {
     return !this.pending && !this.closed;
   }
 
+  private stopTimer(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+  }
+
   destroy(): void {
+    this.stopTimer();
     if (!this.closed) {
       this.closed = true;
       this.socket.destroy();
@@ -160,10 +206,13 @@ class HttpConnection {
   }
 }
 
-function keepAlive(res: HttpResponse): boolean {
-  const conn = headerValue(res.headers, 'connection')?.toLowerCase() ?? '';
+/** RFC 9112 §9.3: HTTP/1.1 stays open unless told `close`; HTTP/1.0 only when told `keep-alive`. */
+function keepAlive(version: string, connection: string | undefined): boolean {
+  if (connection === undefined) return version !== 'HTTP/1.0';
+  const conn = connection.toLowerCase();
+  if (conn === 'keep-alive') return true;
   if (/\bclose\b/.test(conn)) return false;
-  if (res.version === 'HTTP/1.0') return /\bkeep-alive\b/.test(conn);
+  if (version === 'HTTP/1.0') return /\bkeep-alive\b/.test(conn);
   return true;
 }
 
@@ -178,6 +227,15 @@ export function headerValues(headers: [string, string][], name: string): string[
   return headers.filter(([n]) => n.toLowerCase() === lower).map(([, v]) => v);
 }
 
+/** What the connection needs from a parse: a final response (or none for a 1xx) and how it ends. */
+interface Parsed {
+  response: HttpResponse | undefined;
+  consumed: number;
+  untilClose: boolean;
+  /** The first Connection header's value. */
+  connection: string | undefined;
+}
+
 /**
  * Parses one response from the front of `buf`. Returns undefined when more bytes are needed,
  * throws on bytes that are not HTTP/1.x.
@@ -186,9 +244,20 @@ export function parseResponse(buf: Buffer, method: string, atEof: boolean):
   | { interim: true; consumed: number }
   | { interim: false; response: HttpResponse; consumed: number; untilClose: boolean }
   | undefined {
-  // Status lines start with "HTTP/"; anything else is not a response.
-  const probe = Math.min(buf.length, 5);
-  if (buf.subarray(0, probe).toString('latin1') !== 'HTTP/'.slice(0, probe)) throw new Error('response does not start with HTTP/');
+  const r = parseAt(buf, method, atEof);
+  if (!r) return undefined;
+  if (r.response === undefined) return { interim: true, consumed: r.consumed };
+  return { interim: false, response: r.response, consumed: r.consumed, untilClose: r.untilClose };
+}
+
+// "HTTP/" as bytes: status lines start with it; anything else is not a response.
+const H = 0x48, T = 0x54, P = 0x50, SLASH = 0x2f;
+
+function parseAt(buf: Buffer, method: string, atEof: boolean): Parsed | undefined {
+  const len = buf.length;
+  if ((len > 0 && buf[0] !== H) || (len > 1 && buf[1] !== T) || (len > 2 && buf[2] !== T) || (len > 3 && buf[3] !== P) || (len > 4 && buf[4] !== SLASH)) {
+    throw new Error('response does not start with HTTP/');
+  }
   let headEnd = buf.indexOf('\r\n\r\n');
   let sepLen = 4;
   if (headEnd < 0) {
@@ -196,54 +265,69 @@ export function parseResponse(buf: Buffer, method: string, atEof: boolean):
     if (lf >= 0) { headEnd = lf; sepLen = 2; }
   }
   if (headEnd < 0) {
-    if (buf.length > MAX_HEAD) throw new Error('response head too large');
+    if (len > MAX_HEAD) throw new Error('response head too large');
     if (atEof) throw new Error('connection closed inside the response head');
     return undefined;
   }
-  const lines = buf.subarray(0, headEnd).toString('latin1').split(/\r?\n/);
-  const m = /^(HTTP\/1\.[01]) (\d{3})(?: (.*))?$/.exec(lines[0]!);
-  if (!m) throw new Error(`bad status line: ${JSON.stringify(lines[0]!.slice(0, 80))}`);
+  // Lines end in CRLF or a bare LF (RFC 9112 §2.2); a CR elsewhere stays part of its line.
+  const text = buf.toString('latin1', 0, headEnd);
+  let nl = text.indexOf('\n');
+  const first = nl < 0 ? text : text.slice(0, nl > 0 && text.charCodeAt(nl - 1) === 0x0d ? nl - 1 : nl);
+  const m = STATUS_LINE.exec(first);
+  if (!m) throw new Error(`bad status line: ${JSON.stringify(first.slice(0, 80))}`);
   const status = Number(m[2]);
   const headers: [string, string][] = [];
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
+  let contentLength: string | undefined;
+  let transferEncoding: string | undefined;
+  let connection: string | undefined;
+  while (nl >= 0) {
+    const from = nl + 1;
+    nl = text.indexOf('\n', from);
+    const line = nl < 0 ? text.slice(from) : text.slice(from, nl > from && text.charCodeAt(nl - 1) === 0x0d ? nl - 1 : nl);
     const c = line.indexOf(':');
     if (c <= 0) throw new Error(`bad header line: ${JSON.stringify(line.slice(0, 80))}`);
-    headers.push([line.slice(0, c).trim(), line.slice(c + 1).trim()]);
+    const name = line.slice(0, c).trim();
+    const value = line.slice(c + 1).trim();
+    headers.push([name, value]);
+    // The headers that frame the message, first occurrence wins (as headerValue reads them).
+    switch (name.length) {
+      case 14: if (contentLength === undefined && name.toLowerCase() === 'content-length') contentLength = value; break;
+      case 17: if (transferEncoding === undefined && name.toLowerCase() === 'transfer-encoding') transferEncoding = value; break;
+      case 10: if (connection === undefined && name.toLowerCase() === 'connection') connection = value; break;
+    }
   }
   const bodyStart = headEnd + sepLen;
-  const base = { version: m[1]!, status, reason: m[3] ?? '', headers };
-  if (status >= 100 && status < 200 && status !== 101) return { interim: true, consumed: bodyStart };
+  if (status >= 100 && status < 200 && status !== 101) return { response: undefined, consumed: bodyStart, untilClose: false, connection };
+  const version = m[1]!;
+  const reason = m[3] ?? '';
   // RFC 9112 §6.3: no body for HEAD, 1xx, 204 and 304.
   if (method === 'HEAD' || status === 204 || status === 304 || status === 101) {
-    return { interim: false, response: { ...base, body: Buffer.alloc(0) }, consumed: bodyStart, untilClose: false };
+    return { response: { version, status, reason, headers, body: EMPTY }, consumed: bodyStart, untilClose: false, connection };
   }
-  const te = headerValue(headers, 'transfer-encoding');
-  if (te && /chunked\s*$/i.test(te)) {
+  if (transferEncoding && /chunked\s*$/i.test(transferEncoding)) {
     const r = parseChunked(buf, bodyStart);
     if (!r) {
       if (atEof) throw new Error('connection closed inside a chunked body');
       return undefined;
     }
-    return { interim: false, response: { ...base, body: r.body }, consumed: r.end, untilClose: false };
+    return { response: { version, status, reason, headers, body: r.body }, consumed: r.end, untilClose: false, connection };
   }
-  const cl = headerValue(headers, 'content-length');
-  if (cl !== undefined) {
-    if (!/^\d+$/.test(cl)) throw new Error(`bad Content-Length: ${cl}`);
-    const n = Number(cl);
+  if (contentLength !== undefined) {
+    if (!/^\d+$/.test(contentLength)) throw new Error(`bad Content-Length: ${contentLength}`);
+    const n = Number(contentLength);
     if (n > MAX_BODY) throw new Error('response body too large');
-    if (buf.length - bodyStart < n) {
-      if (atEof) throw new Error(`connection closed after ${buf.length - bodyStart} of ${n} body bytes`);
+    if (len - bodyStart < n) {
+      if (atEof) throw new Error(`connection closed after ${len - bodyStart} of ${n} body bytes`);
       return undefined;
     }
-    return { interim: false, response: { ...base, body: buf.subarray(bodyStart, bodyStart + n) }, consumed: bodyStart + n, untilClose: false };
+    return { response: { version, status, reason, headers, body: buf.subarray(bodyStart, bodyStart + n) }, consumed: bodyStart + n, untilClose: false, connection };
   }
   // No length: the body runs to the end of the connection.
   if (!atEof) {
-    if (buf.length - bodyStart > MAX_BODY) throw new Error('response body too large');
+    if (len - bodyStart > MAX_BODY) throw new Error('response body too large');
     return undefined;
   }
-  return { interim: false, response: { ...base, body: buf.subarray(bodyStart) }, consumed: buf.length, untilClose: true };
+  return { response: { version, status, reason, headers, body: buf.subarray(bodyStart) }, consumed: len, untilClose: true, connection };
 }
 
 function parseChunked(buf: Buffer, start: number): { body: Buffer; end: number } | undefined {
@@ -273,10 +357,19 @@ export interface HttpPoolOptions {
   connectTimeoutMs?: number;
 }
 
+const originKeys = new WeakMap<Origin, string>();
+
+function keyOf(origin: Origin): string {
+  let key = originKeys.get(origin);
+  if (key === undefined) originKeys.set(origin, (key = `${origin.tls ? 's' : ''}${origin.host}:${origin.port}`));
+  return key;
+}
+
 /** Keep-alive connections per origin, shared by all emulated clients of a run. */
 export class HttpPool {
   private readonly idle = new Map<string, HttpConnection[]>();
-  private readonly active = new Set<HttpConnection>();
+  /** Every connection not yet closed, connecting, busy or idle. */
+  private readonly open = new Set<HttpConnection>();
   private readonly maxIdle: number;
   private closed = false;
 
@@ -284,30 +377,44 @@ export class HttpPool {
     this.maxIdle = opts.maxIdlePerOrigin ?? 1024;
   }
 
-  async request(origin: Origin, bytes: Buffer, opts: RequestOptions): Promise<HttpResponse> {
-    if (this.closed) throw new HttpClientError('FLOW_ERR_HTTP_ABORTED', 'client pool closed');
-    const key = `${origin.tls ? 's' : ''}${origin.host}:${origin.port}`;
-    for (let attempt = 0; ; attempt++) {
-      const reused = this.takeIdle(key);
-      const conn = reused ?? (await this.open(key, origin, opts.timeoutMs));
+  request(origin: Origin, bytes: Buffer, opts: RequestOptions): Promise<HttpResponse> {
+    if (this.closed) return Promise.reject(new HttpClientError('FLOW_ERR_HTTP_ABORTED', 'client pool closed'));
+    return new Promise((resolve, reject) => {
+      this.dispatch({
+        resolve,
+        reject,
+        bytes,
+        method: opts.method.toUpperCase(),
+        timeoutMs: opts.timeoutMs,
+        close: opts.close === true,
+        origin,
+        key: keyOf(origin),
+        gotBytes: false,
+        reused: false,
+        attempt: 0,
+      });
+    });
+  }
+
+  /** Puts a request on an idle connection of its origin, or on a new one. */
+  dispatch(p: Pending): void {
+    if (this.closed) {
+      p.reject(new HttpClientError('FLOW_ERR_HTTP_ABORTED', 'client pool closed'));
+      return;
+    }
+    const idle = this.takeIdle(p.key);
+    if (idle) {
+      p.reused = true;
+      idle.start(p);
+      return;
+    }
+    p.reused = false;
+    this.connect(p.key, p.origin, p.timeoutMs).then((conn) => {
       if (this.closed) {
         conn.destroy();
-        throw new HttpClientError('FLOW_ERR_HTTP_ABORTED', 'client pool closed');
-      }
-      this.active.add(conn);
-      try {
-        const res = await conn.send(bytes, opts, reused !== undefined);
-        this.active.delete(conn);
-        if (opts.close) conn.destroy();
-        else this.release(key, conn);
-        return res;
-      } catch (err) {
-        this.active.delete(conn);
-        // A kept-alive connection the server had already closed: try once on a fresh one.
-        if (attempt === 0 && (err as { retryable?: boolean }).retryable) continue;
-        throw err;
-      }
-    }
+        p.reject(new HttpClientError('FLOW_ERR_HTTP_ABORTED', 'client pool closed'));
+      } else conn.start(p);
+    }, p.reject);
   }
 
   private takeIdle(key: string): HttpConnection | undefined {
@@ -319,24 +426,25 @@ export class HttpPool {
     return undefined;
   }
 
-  private release(key: string, conn: HttpConnection): void {
+  /** A connection whose response is complete and that may carry another request. */
+  release(conn: HttpConnection): void {
     if (!conn.idle || this.closed) {
       conn.destroy();
       return;
     }
-    let list = this.idle.get(key);
-    if (!list) this.idle.set(key, (list = []));
+    let list = this.idle.get(conn.key);
+    if (!list) this.idle.set(conn.key, (list = []));
     if (list.length >= this.maxIdle) conn.destroy();
     else list.push(conn);
   }
 
-  private open(key: string, origin: Origin, timeoutMs: number): Promise<HttpConnection> {
+  private connect(key: string, origin: Origin, timeoutMs: number): Promise<HttpConnection> {
     return new Promise((resolve, reject) => {
       const socket = origin.tls
         ? tlsConnect({ host: origin.host, port: origin.port, servername: origin.host, rejectUnauthorized: false })
         : netConnect({ host: origin.host, port: origin.port });
-      const conn = new HttpConnection(key, socket, (c) => this.dropIdle(c));
-      this.active.add(conn);
+      const conn = new HttpConnection(key, socket, this);
+      this.open.add(conn);
       const timer = setTimeout(() => {
         cleanup();
         conn.destroy();
@@ -346,6 +454,11 @@ export class HttpPool {
         cleanup();
         reject(new HttpClientError('FLOW_ERR_HTTP_CONNECT', `connect to ${origin.host}:${origin.port}: ${err.code ?? err.message}`));
       };
+      // Closed without an error: the pool closed while connecting.
+      const onClose = (): void => {
+        cleanup();
+        reject(new HttpClientError('FLOW_ERR_HTTP_ABORTED', 'client pool closed'));
+      };
       const onConnect = (): void => {
         cleanup();
         conn.connected = true;
@@ -353,16 +466,22 @@ export class HttpPool {
       };
       const cleanup = (): void => {
         clearTimeout(timer);
-        this.active.delete(conn);
         socket.off('error', onErr);
+        socket.off('close', onClose);
         socket.off(origin.tls ? 'secureConnect' : 'connect', onConnect);
       };
       socket.once('error', onErr);
+      socket.once('close', onClose);
       socket.once(origin.tls ? 'secureConnect' : 'connect', onConnect);
     });
   }
 
-  private dropIdle(c: HttpConnection): void {
+  /** A connection that closed: it can neither be aborted nor reused any more. */
+  forget(c: HttpConnection): void {
+    this.open.delete(c);
+  }
+
+  dropIdle(c: HttpConnection): void {
     const list = this.idle.get(c.key);
     if (!list) return;
     const i = list.indexOf(c);
@@ -373,9 +492,8 @@ export class HttpPool {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const c of this.active) c.abort();
-    this.active.clear();
-    for (const list of this.idle.values()) for (const c of list) c.destroy();
+    for (const c of [...this.open]) c.abort();
+    this.open.clear();
     this.idle.clear();
   }
 }
