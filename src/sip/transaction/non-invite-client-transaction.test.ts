@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { SipResponse } from '../message/index.ts';
 import { IllegalTransitionError } from './errors.ts';
 import { NonInviteClientTransaction } from './non-invite-client-transaction.ts';
@@ -116,6 +118,27 @@ describe('NonInviteClientTransaction', () => {
         await peer.send(ok, stack.udpPort);
         await until(() => strays.length === 1, 1000, 'stray after Timer K');
         assert.deepEqual(user.events, ['response 200 in Completed']);
+      });
+    });
+
+    it('lets go of the TU (and the response it was handed) while it waits for Timer K', async () => {
+      setFlagsFromString('--expose-gc');
+      const gc = runInNewContext('gc') as () => void;
+      await withPeer('udp', { t1: 10, t2: 40, t4: 5000 }, async (stack, peer) => {
+        let user: RecordingUser | undefined = new RecordingUser();
+        const gone = new WeakRef(user);
+        const tx = stack.layer.sendRequest(stackRequest('REGISTER'), peer.target, user);
+        const req = await until(() => peer.requests('REGISTER')[0], 1000, 'REGISTER');
+        await peer.send(peerResponse(req, 200), stack.udpPort);
+        await until(() => user!.responses.length === 1, 1000, '200');
+        user = undefined;
+        // Two collections: the first may only reach what the last callbacks still held.
+        await sleep(10);
+        gc();
+        await sleep(10);
+        gc();
+        assert.equal(tx.state, 'Completed');
+        assert.equal(gone.deref(), undefined, 'a Completed transaction keeps its TU alive for T4');
       });
     });
 

@@ -31,16 +31,23 @@ export class NonInviteClientTransaction extends TransactionBase<NonInviteClientS
   readonly branch: string;
   private dest: SendTarget;
   private t: TransactionTimers;
+  /**
+   * The TU, until it has heard the outcome. A Completed transaction only absorbs retransmitted
+   * responses for Timer K, so it lets go of the TU (and whatever the TU's callbacks hold, such as
+   * the response just handed up) rather than keep it alive for T4.
+   */
+  private user: ClientTransactionUser | undefined;
 
   constructor(
     readonly request: SipRequest,
     target: SendTarget,
-    private readonly user: ClientTransactionUser,
+    user: ClientTransactionUser,
     env: TransactionEnv,
   ) {
     const branch = request.topVia.branch ?? '';
     super(env, 'Trying', TRANSITIONS, { branch, method: request.method, tx: 'nict' });
     this.branch = branch;
+    this.user = user;
     this.dest = { ...target };
     this.t = env.timersFor(target.protocol);
   }
@@ -80,6 +87,7 @@ export class NonInviteClientTransaction extends TransactionBase<NonInviteClientS
           this.timers.stop('F');
           this.transition('Completed');
           this.passUp(res);
+          this.user = undefined;
           if (this.terminated) return;
           // Timer K is zero on reliable transports: leave at once (RFC 3261 §17.1.2.2)
           if (this.t.K > 0) this.timers.start('K', this.t.K, () => this.transition('Terminated'));
@@ -109,7 +117,9 @@ export class NonInviteClientTransaction extends TransactionBase<NonInviteClientS
     // Timer F fired: the TU treats it as 408 (RFC 3261 §17.1.2.2, §8.1.3.1)
     this.transition('Terminated');
     const err = new TransactionTimeoutError('F', this.branch, this.request.method);
-    this.callUser(() => this.user.onTimeout(this, err));
+    const user = this.user;
+    this.user = undefined;
+    if (user) this.callUser(() => user.onTimeout(this, err));
   }
 
   private pin(flow: Flow): void {
@@ -123,10 +133,13 @@ export class NonInviteClientTransaction extends TransactionBase<NonInviteClientS
     const terr = asTransportError(err, this.dest);
     this.log.debug({ code: terr.code }, 'transport error');
     this.transition('Terminated');
-    this.callUser(() => this.user.onTransportError(terr, this));
+    const user = this.user;
+    this.user = undefined;
+    if (user) this.callUser(() => user.onTransportError(terr, this));
   }
 
   private passUp(res: SipResponse): void {
-    this.callUser(() => this.user.onResponse(res, this));
+    const user = this.user;
+    if (user) this.callUser(() => user.onResponse(res, this));
   }
 }
