@@ -68,6 +68,11 @@ export class Account extends CoreEmitter<AccountEvents> {
     this.sipUser.on('message', (msg) => this.onMessage(msg));
   }
 
+  /** @internal */
+  reportError(code: string, err: unknown): void {
+    this.connection.gateway.reportError(code, err);
+  }
+
   get registrationState(): RegistrationStateName | 'none' {
     return this.regState;
   }
@@ -129,6 +134,7 @@ export class Account extends CoreEmitter<AccountEvents> {
         const { status, reason } = failureStatus(err);
         observer.messageSent?.('failed', status);
         this.log.warn({ err, messageId: cmd.messageId }, 'MESSAGE failed');
+        this.reportError('sip-message', err);
         this.emitInOrder('disposition', { messageId: cmd.messageId, messageTimestamp: cmd.timestamp, state: 'failed', code: status, reason });
       },
     );
@@ -144,7 +150,10 @@ export class Account extends CoreEmitter<AccountEvents> {
       (res) => {
         if (res.status >= 300) this.log.info({ status: res.status, messageId: cmd.messageId }, 'IMDN refused');
       },
-      (err: unknown) => this.log.warn({ err, messageId: cmd.messageId }, 'IMDN failed'),
+      (err: unknown) => {
+        this.log.warn({ err, messageId: cmd.messageId }, 'IMDN failed');
+        this.reportError('sip-message', err);
+      },
     );
   }
 
@@ -227,6 +236,7 @@ export class Account extends CoreEmitter<AccountEvents> {
       content = readIncomingMessage(msg.contentType, msg.body.toString('utf8'), parseParty(msg.from));
     } catch (err) {
       this.log.info({ err }, 'malformed CPIM message refused');
+      this.reportError('cpim-malformed', err);
       msg.reject(400, 'Malformed CPIM');
       return;
     }

@@ -188,6 +188,11 @@ export class Call extends CoreEmitter<CallEvents> {
     return call;
   }
 
+  /** @internal */
+  reportError(code: string, err: unknown): void {
+    this.connection.gateway.reportError(code, err);
+  }
+
   get state(): CallStateName {
     return this.stateValue;
   }
@@ -282,7 +287,10 @@ export class Call extends CoreEmitter<CallEvents> {
       (res) => {
         if (res.status >= 300) this.log.info({ status: res.status, digit }, 'DTMF INFO refused');
       },
-      (err: unknown) => this.log.warn({ err, digit }, 'DTMF INFO failed'),
+      (err: unknown) => {
+        this.log.warn({ err, digit }, 'DTMF INFO failed');
+        this.reportError('sip-info', err);
+      },
     );
   }
 
@@ -357,6 +365,7 @@ export class Call extends CoreEmitter<CallEvents> {
       content = readIncomingMessage(contentType, body, this.peer);
     } catch (err) {
       this.log.info({ err }, 'malformed CPIM in dialog ignored');
+      this.reportError('cpim-malformed', err);
       return;
     }
     if (content.kind === 'message') this.emitInOrder('message', content.event);

@@ -39,6 +39,11 @@ export class Connection extends CoreEmitter<ConnectionEvents> {
     this.log.info({ door: info.door, remote: info.remote }, 'connection opened');
   }
 
+  /** @internal */
+  reportError(code: string, err: unknown): void {
+    this.gateway.reportError(code, err);
+  }
+
   get isClosed(): boolean {
     return this.closing !== undefined;
   }

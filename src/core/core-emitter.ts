@@ -11,8 +11,12 @@ export abstract class CoreEmitter<E extends Record<string, unknown[]>> extends T
   private queue: Array<() => void> | undefined;
   protected abstract readonly log: Logger;
 
+  /** Where errors no caller sees are counted (the gateway's observer). */
+  protected abstract reportError(code: string, err: unknown): void;
+
   protected override onListenerError(err: unknown, event: string): void {
     this.log.error({ err, event }, 'event listener failed');
+    this.reportError('listener', err);
   }
 
   /** Emits once the current command has returned (next turn of the event loop). */

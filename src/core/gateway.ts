@@ -126,6 +126,15 @@ export class Gateway extends CoreEmitter<GatewayEvents> {
     };
   }
 
+  /** @internal Counts an error nobody else sees (a failed background request, a throwing listener). */
+  reportError(code: string, err: unknown): void {
+    try {
+      this.observer.error?.(code, err);
+    } catch (e) {
+      this.log.error({ err: e }, 'observer failed');
+    }
+  }
+
   /** The shared SIP stack; there once `start()` resolved. */
   get stack(): SipStack {
     if (!this.stackValue) throw new CoreError('internal', 'the gateway is not started');

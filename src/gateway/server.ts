@@ -30,6 +30,8 @@ export interface GatewayHttpServerOptions {
   /** `/metrics`; absent: 404. */
   metrics?: { contentType: string; text(): Promise<string> };
   health: () => HealthReport;
+  /** Counts failures (a door that threw, a failed /metrics), e.g. into the errors metric. */
+  onError?: (code: string, err: unknown) => void;
   /** How long `close()` lets open HTTP requests finish before cutting them (default 2000 ms). */
   closeTimeoutMs?: number;
 }
@@ -137,6 +139,7 @@ export class GatewayHttpServer {
       door.handleUpgrade(req, socket, head);
     } catch (err) {
       this.log.error({ err, path }, 'door failed to take an upgrade');
+      this.opts.onError?.('door-upgrade', err);
       refuseUpgrade(socket, 500, 'Internal Server Error');
     }
   }
@@ -158,6 +161,7 @@ export class GatewayHttpServer {
       send(res, 404, 'text/plain', 'Not Found\n');
     } catch (err) {
       this.log.error({ err, path }, 'HTTP request failed');
+      this.opts.onError?.('http', err);
       if (!res.headersSent) send(res, 500, 'text/plain', 'Internal Server Error\n');
       else res.destroy();
     }

@@ -103,6 +103,10 @@ describe('gateway service with the local SIP domain', () => {
     assert.throws(() => c1.addAccount({ aor: 'eve@elsewhere.org', secret: 'x', secretKind: 'ha1' }), { code: 'domain-not-allowed' });
     const registered = (a: typeof alice) => new Promise<void>((resolve) => a.on('registration', (e) => e.state === 'registered' && resolve()));
     const both = Promise.all([registered(alice), registered(bob)]);
+    // A listener that throws is isolated (the others still hear the event) and counted.
+    alice.once('registration', () => {
+      throw new Error('a careless listener');
+    });
     alice.register();
     bob.register();
     await both;
@@ -117,6 +121,7 @@ describe('gateway service with the local SIP domain', () => {
     assert.match(metrics.body, /^portico_registrations\{state="registered"\} 2$/m);
     assert.match(metrics.body, /^portico_calls_total\{direction="outgoing"\} 1$/m);
     assert.match(metrics.body, /^portico_connections_total\{door="test"\} 2$/m);
+    assert.match(metrics.body, /^portico_errors_total\{code="listener"\} 1$/m);
     call.terminate();
     await c1.close();
     await c2.close();

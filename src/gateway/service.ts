@@ -97,6 +97,7 @@ export async function startGatewayService(config: GatewayConfig, opts: GatewaySe
     logger,
     metrics,
     closeTimeoutMs: config.shutdown.timeoutMs,
+    onError: (code) => metrics?.error(code),
     health: () => {
       const s = gateway.stats();
       return { ok: gateway.isRunning, connections: s.connections, accounts: s.accounts, registered: s.registrations.registered };
