@@ -107,6 +107,32 @@ describe('Registration (RFC 3261 §10.2)', () => {
     assert.equal(info.expires, 300, 'our own binding, not the other device');
   });
 
+  it('writes From, To and Contact of the user (§10.2): display name, AOR, From tag only, Contact parameters', async () => {
+    registrar = new ScriptedRegistrar();
+    port = await registrar.start();
+    user = stack.createUser({ aor: 'SIP:alice@Example.COM', displayName: 'Alice "A" Smith', contactUser: 'alice-d1' });
+    const local = stack.transport.local('udp')!;
+    registrar.answer = () => ({
+      status: 200,
+      // Our Contact, spelled differently but equal by RFC 3261 §19.1.4: an escaped user part and
+      // a URI parameter we did not send.
+      headers: [['Contact', `<sip:%61lice-d1@${local.host}:${local.port};foo=bar>;expires=77`]],
+    });
+    const reg = user.registration({
+      registrar: `sip:127.0.0.1:${port}`,
+      contactParams: { '+sip.instance': '"<urn:uuid:00000000-0000-0000-0000-000000000001>"', 'reg-id': '1' },
+    });
+    const info = await reg.register();
+    const req = registrar.received[0]!.req;
+    assert.equal(req.headers.get('To'), '"Alice \\"A\\" Smith" <sip:alice@Example.COM>');
+    assert.match(req.headers.get('From')!, /^"Alice \\"A\\" Smith" <sip:alice@Example\.COM>;tag=[\w-]+$/);
+    assert.equal(
+      req.headers.get('Contact'),
+      `<sip:alice-d1@${local.host}:${local.port}>;+sip.instance="<urn:uuid:00000000-0000-0000-0000-000000000001>";reg-id=1`,
+    );
+    assert.equal(info.expires, 77, 'the expiry of the binding that equals ours');
+  });
+
   it('retries after a failure with back-off, and reports the failure with its status', async () => {
     await setUp();
     registrar.answer = (_req, n) => (n === 1 ? { status: 503 } : { status: 200 });

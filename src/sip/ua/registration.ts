@@ -2,8 +2,7 @@
  * One REGISTER binding of a user's Contact with its registrar (RFC 3261 §10.2): register, refresh
  * before the binding expires, un-REGISTER, and retry with back-off after a failure.
  */
-import { createRequest, newCallId, parseUri, uriEquals, type SipResponse, type SipUri } from '../message/index.ts';
-import { formatNameAddr, type NameAddr } from '../message/index.ts';
+import { createRequest, newCallId, newTag, parseUri, type NameAddr, type SipResponse, type SipUri } from '../message/index.ts';
 import { TypedEmitter } from './emitter.ts';
 import { ClosedError } from './errors.ts';
 import { failureStatus } from './sip-stack.ts';
@@ -45,14 +44,22 @@ export interface RegistrationEvents extends Record<string, unknown[]> {
   closed: [];
 }
 
+const DEFAULT_RETRY: Readonly<{ initialMs: number; maxMs: number }> = Object.freeze({ initialMs: 5_000, maxMs: 300_000 });
+const NO_CONTACT_PARAMS: Readonly<Record<string, string | null>> = Object.freeze({});
+
+/** Timer callback shared by every registration: no closure to keep per live binding. */
+function refreshLater(reg: Registration): void {
+  reg.refreshNow();
+}
+
 export class Registration extends TypedEmitter<RegistrationEvents> {
   readonly user: SipUser;
   /** Registrar URI as text; parsed per REGISTER so a live binding keeps no parsed URI. */
   private readonly registrarText: string;
   private readonly requestedExpires: number;
   private expiresToAsk: number;
-  private readonly retry: { initialMs: number; maxMs: number } | false;
-  private readonly contactParams: Record<string, string | null>;
+  private readonly retry: Readonly<{ initialMs: number; maxMs: number }> | false;
+  private readonly contactParams: Readonly<Record<string, string | null>>;
   // One Call-ID and a rising CSeq for every REGISTER of this binding (RFC 3261 §10.2).
   private readonly callId = newCallId();
   private cseq = 0;
@@ -69,11 +76,11 @@ export class Registration extends TypedEmitter<RegistrationEvents> {
       const aor = user.aor;
       this.registrarText = `${aor.scheme}:${aor.host}${aor.port ? `:${aor.port}` : ''}`;
     }
-    parseUri(this.registrarText); // fail now, not at the first REGISTER
+    user.stack.assertUri(this.registrarText); // fail now, not at the first REGISTER
     this.requestedExpires = opts.expires ?? 600;
     this.expiresToAsk = this.requestedExpires;
-    this.retry = opts.retry === undefined ? { initialMs: 5_000, maxMs: 300_000 } : opts.retry;
-    this.contactParams = opts.contactParams ?? {};
+    this.retry = opts.retry === undefined ? DEFAULT_RETRY : opts.retry;
+    this.contactParams = opts.contactParams ?? NO_CONTACT_PARAMS;
   }
 
   get registrar(): SipUri {
@@ -121,13 +128,12 @@ export class Registration extends TypedEmitter<RegistrationEvents> {
     if (res.status < 200 || res.status >= 300) throw this.fail(res.status, res.reason, res);
 
     const contacts = res.contacts();
-    const ours = this.user.contact().uri;
-    const mine = contacts.find((c) => uriEquals(c.uri, ours));
+    const mine = this.ourBinding(contacts);
     const granted = Number(mine?.params.get('expires') ?? res.headers.get('Expires') ?? this.expiresToAsk);
     const expires = Number.isFinite(granted) && granted > 0 ? granted : this.expiresToAsk;
     this.failures = 0;
     this.stateValue = 'Registered';
-    this.schedule(refreshDelayMs(expires), () => this.refresh());
+    this.schedule(refreshDelayMs(expires));
     const info: RegisteredInfo = { expires, contacts, response: res };
     this.emit('registered', info);
     return info;
@@ -161,26 +167,40 @@ export class Registration extends TypedEmitter<RegistrationEvents> {
     this.removeAllListeners();
   }
 
-  private refresh(): void {
+  /** @internal The refresh (or retry) timer fired. */
+  refreshNow(): void {
+    this.timer = undefined;
     this.register().catch(() => {
       /* failure already emitted and retry scheduled */
     });
   }
 
+  /** Our binding among those the registrar listed (RFC 3261 §10.2.4), by URI comparison (§19.1.4). */
+  private ourBinding(contacts: NameAddr[]): NameAddr | undefined {
+    for (const c of contacts) if (this.user.isOurContact(c.uri)) return c;
+    return undefined;
+  }
+
   private send(expires: number): Promise<SipResponse> {
     const user = this.user;
-    const contact = user.contact();
-    for (const [k, v] of Object.entries(this.contactParams)) contact.params.set(k, v);
-    const from = user.fromHeader();
+    // From, To and Contact are written as text: parsing the AOR and building the Contact per
+    // REGISTER only to format them again cost more than the rest of the request.
+    let contact = user.contactText();
+    const params = this.contactParams;
+    for (const k of Object.keys(params)) {
+      const v = params[k];
+      contact += v === null ? `;${k}` : `;${k}=${v}`;
+    }
+    const address = user.addressText();
     const req = createRequest({
       method: 'REGISTER',
       uri: this.registrar,
-      from,
-      to: { displayName: user.displayName, uri: from.uri, params: new Map() },
+      from: `${address};tag=${newTag()}`,
+      to: address,
       callId: this.callId,
       cseq: ++this.cseq,
       headers: [
-        ['Contact', formatNameAddr(contact)],
+        ['Contact', contact],
         ['Expires', String(expires)],
       ],
     });
@@ -199,15 +219,16 @@ export class Registration extends TypedEmitter<RegistrationEvents> {
     if (this.retry) {
       const delay = Math.min(this.retry.maxMs, this.retry.initialMs * 2 ** (this.failures - 1));
       failure.retryInMs = delay;
-      this.schedule(delay, () => this.refresh());
+      this.schedule(delay);
     }
     this.emit('failed', failure);
     return Object.assign(new Error(`registration failed: ${status} ${reason}`), failure);
   }
 
-  private schedule(ms: number, fn: () => void): void {
+  /** Registers again after `ms`: the refresh, or the retry after a failure. */
+  private schedule(ms: number): void {
     this.clearTimer();
-    this.timer = setTimeout(fn, ms);
+    this.timer = setTimeout(refreshLater, ms, this);
     this.timer.unref?.();
   }
 

@@ -10,6 +10,7 @@ import {
   formatUri,
   newTag,
   parseUri,
+  uriEquals,
   type NameAddr,
   type SipRequest,
   type SipResponse,
@@ -89,8 +90,14 @@ export class SipStack {
   /** INVITE client sessions by Call-ID, for 2xx that arrive after their transaction ended. */
   private readonly inviteClients = new Map<string, DialogOwner>();
   private started = false;
+  /** start() has bound every listener. */
+  private bound = false;
   private closed = false;
   private readonly closeTimeoutMs: number;
+  /** Our Contact URI per transport without its user part, built once the transports are bound. */
+  private readonly contactTemplates = new Map<TransportProtocol, { uri: SipUri; text: string }>();
+  /** The last URI text `assertUri` accepted: most registrations of a stack name one registrar. */
+  private lastValidUri: string | undefined;
 
   constructor(opts: SipStackOptions) {
     this.closeTimeoutMs = opts.closeTimeoutMs ?? 2000;
@@ -109,6 +116,7 @@ export class SipStack {
     if (this.started) return;
     this.started = true;
     await this.transport.start();
+    this.bound = true;
   }
 
   /** Ends every user (un-REGISTER, BYE/CANCEL within a bounded time), then the layers below. */
@@ -193,6 +201,38 @@ export class SipStack {
       headers: new Map(),
     };
     return { uri, params: new Map() };
+  }
+
+  /** @internal `formatNameAddr(contactFor(contactUser, protocol))`, from cached text. */
+  contactText(contactUser: string, protocol: TransportProtocol): string {
+    const t = this.contactTemplate(protocol);
+    return `<${t.uri.scheme}:${contactUser}@${t.text}>`;
+  }
+
+  /** @internal Whether `uri` equals our Contact URI for `contactUser` (RFC 3261 §19.1.4). */
+  isOurContact(uri: SipUri, contactUser: string, protocol: TransportProtocol): boolean {
+    // The template's maps are never handed out, so sharing them here is safe.
+    return uriEquals(uri, { ...this.contactTemplate(protocol).uri, user: contactUser });
+  }
+
+  private contactTemplate(protocol: TransportProtocol): { uri: SipUri; text: string } {
+    let t = this.contactTemplates.get(protocol);
+    if (!t) {
+      const uri = this.contactFor('u', protocol).uri;
+      delete uri.user;
+      // host[:port][;params] as formatUri writes them after "scheme:".
+      t = { uri, text: formatUri(uri).slice(uri.scheme.length + 1) };
+      // Listeners are bound once, so a template made after start() stays right.
+      if (this.bound) this.contactTemplates.set(protocol, t);
+    }
+    return t;
+  }
+
+  /** @internal Throws `SipParseError` unless `text` is a URI; a repeat of the last good one is not parsed again. */
+  assertUri(text: string): void {
+    if (text === this.lastValidUri) return;
+    parseUri(text);
+    this.lastValidUri = text;
   }
 
   /**

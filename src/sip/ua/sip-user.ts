@@ -6,9 +6,11 @@
 import { DigestClient, type DigestCredentialsSource } from '../auth/index.ts';
 import {
   createRequest,
+  formatUri,
   newCallId,
   newTag,
   parseUri,
+  quote,
   type NameAddr,
   type SipRequest,
   type SipResponse,
@@ -63,9 +65,11 @@ export class SipUser extends TypedEmitter<SipUserEvents> {
   readonly contactUser: string;
   readonly protocol: TransportProtocol;
   readonly credentials: DigestCredentialsSource | undefined;
-  // Created on first use: most users of a busy gateway only ever register.
+  /** The AOR as From and To write it (`formatUri`); the very string `aorText` when that is already its form. */
+  private readonly aorUri: string;
+  // Created on first use: most users of a busy gateway only ever register, once.
   private digestClient: DigestClient | undefined;
-  private registrations: Set<Registration> | undefined;
+  private registrations: Registration | Set<Registration> | undefined;
   private calls: Set<OutgoingCall | IncomingCall> | undefined;
   private closed = false;
 
@@ -74,6 +78,8 @@ export class SipUser extends TypedEmitter<SipUserEvents> {
     this.stack = stack;
     const aor = parseUri(opts.aor);
     this.aorText = opts.aor;
+    const formatted = formatUri(aor);
+    this.aorUri = formatted === opts.aor ? opts.aor : formatted;
     this.aorUser = aor.user ?? '';
     this.aorHost = aor.host.toLowerCase();
     this.displayName = opts.displayName;
@@ -117,7 +123,11 @@ export class SipUser extends TypedEmitter<SipUserEvents> {
   registration(opts: RegistrationOptions = {}): Registration {
     this.assertOpen();
     const reg = new Registration(this, opts);
-    (this.registrations ??= new Set()).add(reg);
+    const known = this.registrations;
+    // One binding is the rule; a Set only for the users that hold several.
+    if (known === undefined) this.registrations = reg;
+    else if (known instanceof Set) known.add(reg);
+    else this.registrations = new Set([known, reg]);
     return reg;
   }
 
@@ -148,7 +158,7 @@ export class SipUser extends TypedEmitter<SipUserEvents> {
     this.closed = true;
     await Promise.allSettled([
       ...[...(this.calls ?? [])].map((c) => c.terminate('closed')),
-      ...[...(this.registrations ?? [])].map((r) => r.close()),
+      ...this.registrationList().map((r) => r.close()),
     ]);
     this.removeAllListeners();
     this.stack.forgetUser(this);
@@ -158,12 +168,37 @@ export class SipUser extends TypedEmitter<SipUserEvents> {
 
   /** @internal A registration closed: forget it. */
   registrationClosed(reg: Registration): void {
-    this.registrations?.delete(reg);
+    const known = this.registrations;
+    if (known === reg) this.registrations = undefined;
+    else if (known instanceof Set) known.delete(reg);
   }
 
-  /** @internal */
+  /** @internal Options for `stack.request`: a digest client only for a user that can answer challenges. */
   requestOptions() {
-    return { credentials: this.credentials, digest: this.digest };
+    return { credentials: this.credentials, digest: this.credentials ? this.digest : undefined };
+  }
+
+  /**
+   * @internal The name-addr of our AOR as From and To carry it, `"Display" <sip:aor>` (what
+   * `formatNameAddr` writes), built from text: no URI to parse per request.
+   */
+  addressText(): string {
+    return this.displayName === undefined ? `<${this.aorUri}>` : `${quote(this.displayName)} <${this.aorUri}>`;
+  }
+
+  /** @internal Our Contact as header text (what `formatNameAddr(this.contact())` writes). */
+  contactText(): string {
+    return this.stack.contactText(this.contactUser, this.protocol);
+  }
+
+  /** @internal Whether `uri` is our Contact URI (RFC 3261 §19.1.4 comparison). */
+  isOurContact(uri: SipUri): boolean {
+    return this.stack.isOurContact(uri, this.contactUser, this.protocol);
+  }
+
+  private registrationList(): Registration[] {
+    const known = this.registrations;
+    return known === undefined ? [] : known instanceof Set ? [...known] : [known];
   }
 
   /** @internal A request outside any dialog, from this user's AOR, routed via the outbound proxy. */
