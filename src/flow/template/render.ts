@@ -5,12 +5,13 @@
 import { TemplateError, type Diagnostic } from './errors.ts';
 import { applyEncoder, joinSeparator } from './encoders.ts';
 import {
+  COMPUTED_FILLERS,
   cryptoRandomSource,
-  isComputedFiller,
   randomDigits,
   uuidV4,
   websocketAccept,
   websocketKey,
+  type ComputedFiller,
   type RandomSource,
 } from './computed.ts';
 import type { FillerContext, FillerValue } from './scopes.ts';
@@ -36,10 +37,15 @@ export interface RenderResult {
   computed: Record<string, string>;
 }
 
+/** Computed filler names as a set: `resolve` asks for every filler of every render. */
+const COMPUTED = new Set<string>(COMPUTED_FILLERS);
+
 class RenderState {
   readonly computed: Record<string, string> = {};
   readonly diagnostics: Diagnostic[] = [];
   contentLength: number | undefined;
+  /** Set when a conditional filler or a section was dropped since the flag was last cleared. */
+  dropped = false;
   constructor(
     readonly t: CompiledTemplate,
     readonly ctx: FillerContext,
@@ -49,7 +55,7 @@ class RenderState {
 
   /** Value of a filler, or `undefined` when absent. Computed values are made once per render. */
   resolve(name: string, arg?: number): FillerValue | undefined {
-    if (isComputedFiller(name)) return this.computedValue(name, arg);
+    if (COMPUTED.has(name)) return this.computedValue(name as ComputedFiller, arg);
     const direct = this.ctx.lookup(name);
     if (direct !== undefined) return isEmptyList(direct) ? undefined : direct;
     // Indexed form of a multi-valued filler: {oauth-cookie.1} is the first item (1-based).
@@ -62,7 +68,7 @@ class RenderState {
     return base[idx - 1];
   }
 
-  private computedValue(name: string, arg?: number): string {
+  private computedValue(name: ComputedFiller, arg?: number): string {
     const key = arg === undefined ? name : `${name}:${arg}`;
     const have = this.computed[key];
     if (have !== undefined) return have;
@@ -109,33 +115,45 @@ function encode(s: string, f: FillerNode): string {
   return s;
 }
 
+/** The last value each encoded filler rendered, and its encoding: encoders are pure, and most fillers repeat. */
+const lastEncoded = new WeakMap<FillerNode, { value: string; encoded: string }>();
+
 function encodeValue(v: FillerValue, f: FillerNode): string {
-  if (typeof v === 'string') return f.encoders.length ? encode(v, f) : v;
+  if (typeof v === 'string') {
+    if (f.encoders.length === 0) return v;
+    const last = lastEncoded.get(f);
+    if (last !== undefined && last.value === v) return last.encoded;
+    const encoded = encode(v, f);
+    if (last !== undefined) {
+      last.value = v;
+      last.encoded = encoded;
+    } else lastEncoded.set(f, { value: v, encoded });
+    return encoded;
+  }
   return v.map((x) => encode(x, f)).join(joinSeparator(f.encoders));
 }
 
-/** Renders nodes into `out`; returns true when a conditional filler or a section was dropped. */
-function renderNodes(st: RenderState, nodes: readonly Node[], out: string[]): boolean {
-  let dropped = false;
+/** Renders nodes after `out` and returns the text; sets `st.dropped` when a conditional filler or a section was dropped. */
+function renderNodes(st: RenderState, nodes: readonly Node[], out: string): string {
   for (const n of nodes) {
     switch (n.kind) {
       case 'text':
-        out.push(n.text);
+        out += n.text;
         break;
       case 'eol':
-        out.push(EOL_BYTES[n.eol]);
+        out += EOL_BYTES[n.eol];
         break;
       case 'section': {
         const present = st.resolve(n.name) !== undefined;
-        if (present !== n.inverted) dropped = renderNodes(st, n.children, out) || dropped;
-        else dropped = true;
+        if (present !== n.inverted) out = renderNodes(st, n.children, out);
+        else st.dropped = true;
         break;
       }
       case 'filler': {
         const v = st.resolve(n.name, n.arg);
         if (v === undefined) {
           if (n.conditional) {
-            dropped = true;
+            st.dropped = true;
             break;
           }
           if (!st.lenient) {
@@ -155,15 +173,15 @@ function renderNodes(st: RenderState, nodes: readonly Node[], out: string[]): bo
             column: n.column,
             filler: n.name,
           });
-          out.push(n.lead);
+          out += n.lead;
           break;
         }
-        out.push(n.lead, encodeValue(v, n));
+        out += n.lead + encodeValue(v, n);
         break;
       }
     }
   }
-  return dropped;
+  return out;
 }
 
 /**
@@ -174,20 +192,17 @@ export function renderTemplate(t: CompiledTemplate, ctx: FillerContext, opts: Re
   const st = new RenderState(t, ctx, opts.random ?? cryptoRandomSource, opts.lenient === true);
   const eol = EOL_BYTES[opts.defaultEol ?? 'CRLF'];
 
-  const bodyParts: string[] = [];
-  renderNodes(st, t.body, bodyParts);
-  const bodyText = bodyParts.join('');
+  const bodyText = renderNodes(st, t.body, '');
   // {content-length} counts the body's bytes after encoding (RFC 9110 §8.6: octets, not characters).
   const bodyLength = Buffer.byteLength(bodyText, 'utf8');
   st.contentLength = bodyLength;
 
   let headText = '';
   for (const line of t.head) {
-    const parts: string[] = [];
-    const dropped = renderNodes(st, line.nodes, parts);
-    const text = parts.join('');
+    st.dropped = false;
+    const text = renderNodes(st, line.nodes, '');
     // A line left blank by a dropped conditional goes entirely, EOL included: it would end the header block.
-    if (dropped && text.trim() === '') continue;
+    if (st.dropped && text.trim() === '') continue;
     headText += text + (line.eol ? EOL_BYTES[line.eol] : eol);
   }
   // One allocation for the wire bytes; head and body are views of it.
