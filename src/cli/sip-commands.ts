@@ -151,10 +151,14 @@ export function registerSipCommands(program: Command): void {
       });
     });
 
-  addCommon(sip.command('listen').description('run a user agent that answers OPTIONS, prints MESSAGEs and declines calls'), '5060')
-    .action(async (opts: CommonOptions) => {
+  addCommon(
+    sip.command('listen').description('run a user agent that answers OPTIONS, prints MESSAGEs and declines calls; --register makes it reachable through a registrar'),
+    '5060',
+  )
+    .option('--register', 'register --from with its registrar (the --proxy, or the AOR domain) and stay registered')
+    .action(async (opts: CommonOptions & { register?: boolean }) => {
       const transport = opts.transport.toLowerCase() as TransportProtocol;
-      const log = createLogger({ component: 'sip' });
+      const log = createLogger({ component: 'sip' }, process.env.PORTICO_LOG_LEVEL ?? 'warn');
       const listen: ListenSpec[] = [
         { protocol: 'udp', host: opts.bind, port: Number(opts.port) },
         { protocol: 'tcp', host: opts.bind, port: Number(opts.port) },
@@ -162,7 +166,9 @@ export function registerSipCommands(program: Command): void {
       const stack = new SipStack({ listen, outboundProxy: opts.proxy, logger: log });
       await stack.start();
       const aor = parseUri(opts.from);
-      const user = stack.createUser({ aor: opts.from, contactUser: aor.user, transport });
+      const credentials: SipUserCredentials | undefined =
+        opts.password || opts.ha1 ? { username: opts.user, password: opts.password, ha1: opts.ha1 } : undefined;
+      const user = stack.createUser({ aor: opts.from, contactUser: aor.user, transport, credentials });
       user.on('message', (m) => console.log(`MESSAGE from ${m.from}: ${m.body.toString('utf8')}`));
       user.on('invite', (c) => {
         console.log(`INVITE from ${c.from}: declined (no media here)`);
@@ -170,6 +176,12 @@ export function registerSipCommands(program: Command): void {
       });
       const udp = stack.transport.local('udp');
       console.log(`listening on udp and tcp ${udp?.host}:${udp?.port} as ${opts.from} (Ctrl-C to stop)`);
+      if (opts.register) {
+        const reg = user.registration();
+        reg.on('registered', (i) => console.log(`registered for ${i.expires} s`));
+        reg.on('failed', (f) => console.log(`registration failed: ${f.status} ${f.reason}${f.retryInMs ? `; retrying in ${f.retryInMs / 1000} s` : ''}`));
+        reg.register().catch(() => undefined);
+      }
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
