@@ -163,11 +163,12 @@ export type ExpectFailure = { reason: 'status-mismatch' | 'header-mismatch' | 'b
 export function checkExpect(exp: ExpectSpec | undefined, subj: Subject, ctx: Lookup): ExpectFailure | undefined {
   if (!exp) return undefined;
   if (exp.status !== undefined) {
-    const wanted = Array.isArray(exp.status) ? exp.status : [exp.status];
-    const ok = wanted.some((w) => statusMatches(w, subj.status!));
-    if (!ok) return { reason: 'status-mismatch', detail: `status ${subj.status}, expected ${wanted.join(' or ')}` };
+    const s = exp.status;
+    // One number is the usual case: compare it without building a list.
+    const ok = typeof s === 'number' ? s === subj.status : (Array.isArray(s) ? s : [s]).some((w) => statusMatches(w, subj.status!));
+    if (!ok) return { reason: 'status-mismatch', detail: `status ${subj.status}, expected ${(Array.isArray(s) ? s : [s]).join(' or ')}` };
   }
-  for (const [name, want] of Object.entries(exp.headers ?? {})) {
+  if (exp.headers) for (const [name, want] of Object.entries(exp.headers)) {
     const v = headerValue(subj.headers, name);
     if (want !== null && typeof want === 'object') {
       if (want.exists === false) {
@@ -183,7 +184,8 @@ export function checkExpect(exp: ExpectSpec | undefined, subj: Subject, ctx: Loo
       if (want !== null && v !== interpolate(String(want), ctx, `expect header ${name}`)) return { reason: 'header-mismatch', detail: `${name} is ${JSON.stringify(v)}, expected ${JSON.stringify(want)}` };
     }
   }
-  const bodies = exp.body === undefined ? [] : Array.isArray(exp.body) ? exp.body : [exp.body];
+  if (exp.body === undefined) return undefined;
+  const bodies = Array.isArray(exp.body) ? exp.body : [exp.body];
   for (const m of bodies) {
     const why = checkMatch(m, subj, ctx);
     if (why) return { reason: 'body-mismatch', detail: why };

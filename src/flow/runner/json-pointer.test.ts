@@ -18,6 +18,15 @@ describe('JSON pointer (RFC 6901) with OMA tolerance', () => {
     assert.equal(resolvePointer({ link: { href: 'h' } }, '/link/0/href'), 'h');
     assert.equal(resolvePointer({ link: [{ href: 'a' }, { href: 'b' }] }, '/link/href'), undefined);
   });
+  it('resolves a pointer the same way every time, whatever a caller does with parsed tokens', () => {
+    const doc = { session: { id: 'abc', status: 'Connected' } };
+    for (let i = 0; i < 3; i++) assert.equal(resolvePointer(doc, '/session/id'), 'abc');
+    const tokens = parsePointer('/session/id');
+    tokens[1] = 'status';
+    assert.equal(resolvePointer(doc, '/session/id'), 'abc');
+    assert.equal(resolvePointer({ session: [] }, '/session/id'), undefined);
+    assert.throws(() => resolvePointer(doc, 'session'), /must start with/);
+  });
 });
 
 describe('HTTP/1.1 response parsing (RFC 9112 §6.3)', () => {

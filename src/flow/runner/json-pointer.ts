@@ -15,6 +15,20 @@ export function parsePointer(pointer: string): string[] {
   return pointer.slice(1).split('/').map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
+/** Tokens of the pointers seen so far: a flow uses a handful, resolved on every response. */
+const tokenCache = new Map<string, readonly string[]>();
+const TOKEN_CACHE_MAX = 1024;
+
+function tokensOf(pointer: string): readonly string[] {
+  let tokens = tokenCache.get(pointer);
+  if (tokens === undefined) {
+    tokens = parsePointer(pointer);
+    if (tokenCache.size >= TOKEN_CACHE_MAX) tokenCache.clear();
+    tokenCache.set(pointer, tokens);
+  }
+  return tokens;
+}
+
 function step(value: unknown, token: string): unknown {
   if (Array.isArray(value)) {
     if (/^(0|[1-9]\d*)$/.test(token)) {
@@ -34,7 +48,7 @@ function step(value: unknown, token: string): unknown {
   return MISSING;
 }
 
-function resolveTokens(doc: unknown, tokens: string[]): unknown {
+function resolveTokens(doc: unknown, tokens: readonly string[]): unknown {
   let v: unknown = doc;
   for (const t of tokens) {
     v = step(v, t);
@@ -45,7 +59,7 @@ function resolveTokens(doc: unknown, tokens: string[]): unknown {
 
 /** Resolves `pointer` in `doc`; undefined when it names nothing. */
 export function resolvePointer(doc: unknown, pointer: string): unknown {
-  const tokens = parsePointer(pointer);
+  const tokens = tokensOf(pointer);
   const direct = resolveTokens(doc, tokens);
   if (direct !== MISSING) return direct;
   if (doc !== null && typeof doc === 'object' && !Array.isArray(doc) && tokens[0] !== 'notificationList' && 'notificationList' in doc) {
