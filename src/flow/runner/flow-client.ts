@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { AwaitStep, LeafStep, MatchSpec, PauseStep, SendStep, SetStep, WsCloseStep, WsOpenStep, WsSendStep } from '../model/index.ts';
 import type { FailureReason, FlowEvent, LadderEntry, StepEvent } from '../report/index.ts';
-import { createScopes, renderTemplate, TemplateError, type FillerValue, type Scopes } from '../template/index.ts';
+import { createScopes, renderTemplate, TemplateError, type CompiledTemplate, type FillerValue, type Scopes } from '../template/index.ts';
 import { checkExpect, checkMatch, extractValues, Subject, type Extracted } from './extract.ts';
 import { HttpClientError, originOf, type HttpPool, type HttpResponse, type Origin } from './http-client.ts';
 import { interpolate, interpolateJson, InterpolationError } from './interpolate.ts';
@@ -183,7 +183,7 @@ export class EmulatedClient {
     } else {
       const t = this.env.prepared.requests.get(step)!;
       const r = renderTemplate(t, scopes, { lenient });
-      bytes = step.verbatim ? r.bytes : this.completeRequest(r.head, r.body, r.bytes);
+      bytes = step.verbatim || framedByTemplate(t) ? r.bytes : this.completeRequest(r.head, r.body, r.bytes);
     }
     const sp = bytes.indexOf(0x20);
     const method = sp > 0 && sp < 16 ? bytes.toString('latin1', 0, sp) : 'GET';
@@ -306,6 +306,25 @@ export class EmulatedClient {
       this.pauseTimer = setTimeout(this.pauseDone, ms);
     });
   }
+}
+
+const framed = new WeakMap<CompiledTemplate, boolean>();
+
+/**
+ * True when every render of the template has a `Host` header and a `Content-Length` or
+ * `Transfer-Encoding` header, so `completeRequest` would add nothing: a head line other than the
+ * first begins with that literal text (such a line is never dropped), and every head line ends in
+ * LF or CRLF (so whichever line comes before it ends in a line feed).
+ */
+function framedByTemplate(t: CompiledTemplate): boolean {
+  let yes = framed.get(t);
+  if (yes === undefined) {
+    const starts = (re: RegExp): boolean => t.head.some((l, i) => i > 0 && l.nodes[0]?.kind === 'text' && re.test(l.nodes[0].text));
+    const lineFeeds = t.head.every((l) => l.eol === undefined || l.eol === 'LF' || l.eol === 'CRLF');
+    yes = lineFeeds && starts(/^host:/i) && starts(/^(content-length|transfer-encoding):/i);
+    framed.set(t, yes);
+  }
+  return yes;
 }
 
 /** Accepts `host:port/path`, `http://…`, `ws://…`; http(s) becomes ws(s) for WebSockets and back. */
