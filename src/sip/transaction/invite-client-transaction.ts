@@ -42,8 +42,9 @@ export class InviteClientTransaction extends TransactionBase<InviteClientState> 
     target: SendTarget,
     private readonly user: ClientTransactionUser,
     env: TransactionEnv,
+    /** The top Via's branch when the caller knows it (it added the Via), saving a parse. */
+    branch: string = request.topVia.branch ?? '',
   ) {
-    const branch = request.topVia.branch ?? '';
     super(env, 'Calling', TRANSITIONS, { branch, method: 'INVITE', tx: 'ict' });
     this.branch = branch;
     this.dest = { ...target };

@@ -142,6 +142,50 @@ describe('NonInviteClientTransaction', () => {
       });
     });
 
+    it('leaves only its key in the layer for Timer K: the transaction object may go, retransmissions are still absorbed', async () => {
+      setFlagsFromString('--expose-gc');
+      const gc = runInNewContext('gc') as () => void;
+      await withPeer('udp', { t1: 10, t2: 40, t4: 400 }, async (stack, peer) => {
+        const user = new RecordingUser();
+        const strays: SipResponse[] = [];
+        stack.layer.onStrayResponse((res) => strays.push(res));
+        let tx: ReturnType<typeof stack.layer.sendRequest> | undefined = stack.layer.sendRequest(stackRequest('REGISTER'), peer.target, user);
+        const gone = new WeakRef(tx);
+        const req = await until(() => peer.requests('REGISTER')[0], 1000, 'REGISTER');
+        const ok = peerResponse(req, 200);
+        await peer.send(ok, stack.udpPort);
+        await until(() => user.responses.length === 1, 1000, '200');
+        assert.equal(tx.state, 'Completed');
+        tx = undefined;
+        await sleep(10);
+        gc();
+        await sleep(10);
+        gc();
+        assert.equal(gone.deref(), undefined, 'the layer keeps a Completed transaction (and its request) for T4');
+        assert.equal(stack.layer.size, 1, 'its key is still there');
+        await peer.send(ok, stack.udpPort);
+        await sleep(30);
+        assert.equal(user.responses.length, 1, 'the retransmission is absorbed');
+        assert.equal(strays.length, 0);
+        await until(() => stack.layer.size === 0, 1000, 'Timer K');
+        await peer.send(ok, stack.udpPort);
+        await until(() => strays.length === 1, 1000, 'a stray once Timer K has run');
+      });
+    });
+
+    it('reads Terminated once the layer closes, before Timer K', async () => {
+      await withPeer('udp', { t1: 10, t2: 40, t4: 5000 }, async (stack, peer) => {
+        const user = new RecordingUser();
+        const tx = stack.layer.sendRequest(stackRequest('OPTIONS'), peer.target, user);
+        const req = await until(() => peer.requests('OPTIONS')[0], 1000, 'OPTIONS');
+        await peer.send(peerResponse(req, 200), stack.udpPort);
+        await until(() => tx.state === 'Completed', 1000, 'Completed');
+        await stack.layer.close();
+        assert.equal(tx.state, 'Terminated');
+        assert.equal(stack.layer.size, 0);
+      });
+    });
+
     it('on TCP Timer K is zero: terminates as soon as the final response is handed up', async () => {
       await withPeer('tcp', { t1: 500 }, async (stack, peer) => {
         const user = new RecordingUser();

@@ -14,6 +14,7 @@ import {
   TransactionBase,
   type ClientTransaction,
   type ClientTransactionUser,
+  type LingerTicket,
   type TransactionEnv,
 } from './transaction.ts';
 
@@ -29,7 +30,7 @@ const TRANSITIONS: Record<NonInviteClientState, readonly NonInviteClientState[]>
 export class NonInviteClientTransaction extends TransactionBase<NonInviteClientState> implements ClientTransaction {
   readonly kind = 'client' as const;
   readonly branch: string;
-  private dest: SendTarget;
+  private readonly dest: SendTarget;
   private t: TransactionTimers;
   /**
    * The TU, until it has heard the outcome. A Completed transaction only absorbs retransmitted
@@ -37,14 +38,17 @@ export class NonInviteClientTransaction extends TransactionBase<NonInviteClientS
    * the response just handed up) rather than keep it alive for T4.
    */
   private user: ClientTransactionUser | undefined;
+  /** Set in Completed on an unreliable transport: the layer runs Timer K (see `TransactionEnv.linger`). */
+  private completed: LingerTicket | undefined;
 
   constructor(
     readonly request: SipRequest,
     target: SendTarget,
     user: ClientTransactionUser,
     env: TransactionEnv,
+    /** The top Via's branch when the caller knows it (it added the Via), saving a parse. */
+    branch: string = request.topVia.branch ?? '',
   ) {
-    const branch = request.topVia.branch ?? '';
     super(env, 'Trying', TRANSITIONS, { branch, method: request.method, tx: 'nict' });
     this.branch = branch;
     this.user = user;
@@ -54,6 +58,11 @@ export class NonInviteClientTransaction extends TransactionBase<NonInviteClientS
 
   get target(): SendTarget {
     return this.dest;
+  }
+
+  /** Completed moves to Terminated when Timer K runs in the layer (RFC 3261 §17.1.2.2). */
+  override get state(): NonInviteClientState {
+    return this.completed?.expired ? 'Terminated' : super.state;
   }
 
   /** Sends the request and arms Timers E and F (RFC 3261 §17.1.2.2). */
@@ -89,8 +98,10 @@ export class NonInviteClientTransaction extends TransactionBase<NonInviteClientS
           this.passUp(res);
           this.user = undefined;
           if (this.terminated) return;
-          // Timer K is zero on reliable transports: leave at once (RFC 3261 §17.1.2.2)
-          if (this.t.K > 0) this.timers.start('K', this.t.K, () => this.transition('Terminated'));
+          // Timer K is zero on reliable transports: leave at once (RFC 3261 §17.1.2.2). Otherwise
+          // the layer absorbs retransmissions by our key until Timer K and lets this object go:
+          // nothing but the TU, if it cares to, keeps a Completed transaction for T4.
+          if (this.t.K > 0) this.completed = this.env.linger(this, this.t.K);
           else this.transition('Terminated');
         }
         return;
@@ -122,9 +133,14 @@ export class NonInviteClientTransaction extends TransactionBase<NonInviteClientS
     if (user) this.callUser(() => user.onTimeout(this, err));
   }
 
+  /** Later sends (retransmissions) go the way the first one went. `dest` is our own copy, so it is updated in place. */
   private pin(flow: Flow): void {
-    if (flow.protocol !== this.dest.protocol) this.t = this.env.timersFor(flow.protocol);
-    this.dest = { ...this.dest, protocol: flow.protocol, ...(flow.connectionId ? { connectionId: flow.connectionId } : {}) };
+    const dest = this.dest;
+    if (flow.protocol !== dest.protocol) {
+      this.t = this.env.timersFor(flow.protocol);
+      dest.protocol = flow.protocol;
+    }
+    if (flow.connectionId && dest.connectionId !== flow.connectionId) dest.connectionId = flow.connectionId;
   }
 
   private onTransportFailure(err: unknown): void {

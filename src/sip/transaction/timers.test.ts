@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_TIMER_CONFIG, resolveTimerConfig, TimerSet, transactionTimers } from './timers.ts';
+import { DEFAULT_TIMER_CONFIG, resolveTimerConfig, TimerService, TimerSet, transactionTimers } from './timers.ts';
 
 describe('TimerConfig', () => {
   it('defaults to T1 = 500 ms, T2 = 4 s, T4 = 5 s (RFC 3261 §17.1.1.1)', () => {
@@ -65,5 +65,87 @@ describe('TimerSet', () => {
     timers.clear();
     await new Promise((r) => setTimeout(r, 15));
     assert.equal(fired.includes('late'), false);
+  });
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function nodeTimers(): number {
+  return process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+}
+
+describe('TimerService (shared queues, one per duration)', () => {
+  it('runs timers of one duration in the order they were started, never early', async () => {
+    const service = new TimerService();
+    const sets = [0, 1, 2].map(() => new TimerSet<'F'>(service));
+    const fired: Array<[number, number]> = [];
+    const started: number[] = [];
+    for (const [i, set] of sets.entries()) {
+      started.push(performance.now());
+      set.start('F', 30, () => fired.push([i, performance.now()]));
+      await sleep(5);
+    }
+    assert.equal(service.size, 3);
+    await sleep(80);
+    assert.deepEqual(fired.map(([i]) => i), [0, 1, 2]);
+    for (const [i, at] of fired) assert.ok(at - started[i]! >= 30, `timer ${i} after ${(at - started[i]!).toFixed(1)} ms`);
+    assert.equal(service.size, 0);
+    assert.ok(sets.every((s) => s.size === 0), 'a timer that ran is no longer running');
+    service.close();
+  });
+
+  it('interleaves durations by due time, and a cancelled timer never runs', async () => {
+    const service = new TimerService();
+    const a = new TimerSet<'E' | 'F'>(service);
+    const b = new TimerSet<'E' | 'F'>(service);
+    const fired: string[] = [];
+    a.start('F', 60, () => fired.push('a.F'));
+    a.start('E', 10, () => fired.push('a.E'));
+    b.start('E', 30, () => fired.push('b.E'));
+    b.start('F', 60, () => fired.push('b.F'));
+    a.stop('F');
+    a.start('E', 40, () => fired.push('a.E again')); // replaces the 10 ms one
+    await sleep(100);
+    assert.deepEqual(fired, ['b.E', 'a.E again', 'b.F']);
+    service.close();
+  });
+
+  it('keeps no Node timer once every timer is cancelled or has run', async () => {
+    const before = nodeTimers();
+    const service = new TimerService();
+    const set = new TimerSet<'F' | 'K'>(service);
+    set.start('F', 5000, () => assert.fail('cancelled'));
+    assert.equal(nodeTimers(), before + 1, 'one Node timer serves the queue');
+    set.start('K', 10, () => undefined);
+    set.stop('F');
+    await sleep(30);
+    assert.equal(nodeTimers(), before, 'nothing left to keep the process alive');
+    service.close();
+  });
+
+  it('a throwing callback does not stop the timers due after it; the error goes to onError', async () => {
+    const errors: unknown[] = [];
+    const service = new TimerService((err) => errors.push(err));
+    const fired: string[] = [];
+    new TimerSet<'F'>(service).start('F', 10, () => {
+      throw new Error('boom');
+    });
+    new TimerSet<'F'>(service).start('F', 10, () => fired.push('second'));
+    await sleep(40);
+    assert.deepEqual(fired, ['second']);
+    assert.equal((errors[0] as Error | undefined)?.message, 'boom');
+    service.close();
+  });
+
+  it('close() drops every timer and ignores later ones', async () => {
+    const service = new TimerService();
+    const set = new TimerSet<'F'>(service);
+    const fired: string[] = [];
+    set.start('F', 10, () => fired.push('early'));
+    service.close();
+    set.start('F', 10, () => fired.push('late'));
+    await sleep(30);
+    assert.deepEqual(fired, []);
+    assert.equal(service.size, 0);
   });
 });

@@ -87,38 +87,240 @@ export function transactionTimers(cfg: TimerConfig, reliable: boolean): Transact
   };
 }
 
-/** A named one-shot timer set that a transaction clears in one call when it terminates. */
-export class TimerSet<Name extends string> {
-  private readonly handles = new Map<Name, NodeJS.Timeout>();
+/**
+ * The timers of every transaction of one layer, one FIFO per duration.
+ *
+ * A UDP stack starts three timers per non-INVITE transaction (E, F, K) and cancels two. Through
+ * setTimeout each is a Timeout object with async-hooks bookkeeping, and the Timer K one lives for
+ * T4 (5 s), long enough to be promoted to the old generation. Timers of one duration fall due in
+ * the order they were started, so here each duration keeps plain parallel arrays of entries,
+ * served by a single Node timer armed for the earliest live one. A cancelled entry only loses its
+ * references; it is skipped when its turn comes. Timers never fire early.
+ */
+export class TimerService {
+  private readonly queues = new Map<number, TimerQueue>();
+  private closed = false;
+
+  /**
+   * `onError` gets what a timer callback throws, so the timers due after it still run; without
+   * it the error is rethrown from a microtask, as an uncaught exception, like a Node timer's.
+   */
+  constructor(private readonly onError: (err: unknown) => void = rethrowLater) {}
+
+  /** @internal The queue for `ms`; entries are added through `TimerSet`. */
+  queue(ms: number): TimerQueue {
+    let q = this.queues.get(ms);
+    if (q === undefined) {
+      q = new TimerQueue(ms, this.closed, this.onError);
+      this.queues.set(ms, q);
+    }
+    return q;
+  }
+
+  /** Live timers across every duration. */
+  get size(): number {
+    let n = 0;
+    for (const q of this.queues.values()) n += q.live;
+    return n;
+  }
+
+  /** Drops every timer; later ones are ignored. Idempotent. */
+  close(): void {
+    this.closed = true;
+    for (const q of this.queues.values()) q.close();
+    this.queues.clear();
+  }
+}
+
+/** What a queue entry belongs to: told first when its timer runs. */
+export interface TimerOwner {
+  fired(name: string, seq: number): void;
+}
+
+/** Timer callbacks run from a queue: a throw must not strand the entries after it. */
+function rethrowLater(err: unknown): void {
+  queueMicrotask(() => {
+    throw err;
+  });
+}
+
+/** @internal One duration's FIFO of `TimerService`. */
+export class TimerQueue {
+  /** Entries are slots `base + i` of these arrays; before `head` everything has fired or gone. */
+  private due: number[] = [];
+  private owners: Array<TimerOwner | undefined> = [];
+  private fires: Array<(() => void) | undefined> = [];
+  private names: string[] = [];
+  private base = 0;
+  private head = 0;
+  live = 0;
+  private timer: NodeJS.Timeout | undefined;
+  /** Inside `run`: it arms the Node timer itself when it is done. */
+  private running = false;
+
+  constructor(
+    private readonly ms: number,
+    private closed: boolean,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  /** Adds an entry due in this queue's duration; `fire` (if any) runs after `owner.fired`. Returns its handle, -1 once closed. */
+  add(owner: TimerOwner, name: string, fire?: () => void): number {
+    if (this.closed) return -1;
+    const due = performance.now() + this.ms;
+    const seq = this.base + this.due.length;
+    this.due.push(due);
+    this.owners.push(owner);
+    this.fires.push(fire);
+    this.names.push(name);
+    this.live++;
+    if (this.timer === undefined && !this.running) this.timer = setTimeout(this.run, this.ms);
+    return seq;
+  }
+
+  cancel(seq: number): void {
+    const i = seq - this.base;
+    if (i < this.head || i >= this.due.length || this.owners[i] === undefined) return;
+    this.owners[i] = undefined;
+    this.fires[i] = undefined;
+    if (--this.live === 0 && !this.running) this.reset();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.reset();
+  }
+
+  private readonly run = (): void => {
+    this.timer = undefined;
+    this.running = true;
+    const now = performance.now();
+    // Callbacks may add to this queue (Timer E at its cap re-arms with the same interval) or
+    // cancel entries of it; the loop reads the arrays afresh each turn.
+    while (this.head < this.due.length) {
+      const i = this.head;
+      const owner = this.owners[i];
+      if (owner === undefined) {
+        this.head++;
+        continue;
+      }
+      if (this.due[i] > now) break;
+      const fire = this.fires[i];
+      this.owners[i] = undefined;
+      this.fires[i] = undefined;
+      this.head++;
+      this.live--;
+      try {
+        owner.fired(this.names[i]!, i + this.base);
+        fire?.();
+      } catch (err) {
+        this.onError(err);
+      }
+    }
+    this.running = false;
+    if (this.live === 0 || this.closed) {
+      this.reset();
+      return;
+    }
+    this.compact();
+    while (this.owners[this.head] === undefined) this.head++;
+    this.timer = setTimeout(this.run, Math.max(1, Math.ceil(this.due[this.head]! - performance.now())));
+  };
+
+  /** Drops the slots before `head` once they are the larger part of the arrays. */
+  private compact(): void {
+    const h = this.head;
+    if (h < 1024 || h * 2 < this.due.length) return;
+    for (const a of [this.due, this.owners, this.fires, this.names] as unknown[][]) a.splice(0, h);
+    this.base += h;
+    this.head = 0;
+  }
+
+  private reset(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.base += this.due.length;
+    this.due.length = this.owners.length = this.fires.length = this.names.length = 0;
+    this.head = 0;
+    this.live = 0;
+  }
+}
+
+/**
+ * A transaction's named one-shot timers, cleared in one call when it terminates. With a
+ * `TimerService` they are entries in its shared queues; without one (standalone use), Node timers.
+ */
+export class TimerSet<Name extends string> implements TimerOwner {
+  /** [name, queue or undefined, seq or Timeout] per running timer; a transaction runs at most three at once. */
+  private slots: unknown[] = [];
+  private readonly service: TimerService | undefined;
+
+  constructor(service?: TimerService) {
+    this.service = service;
+  }
 
   /** (Re)starts `name`; a running timer of the same name is replaced. */
   start(name: Name, ms: number, fire: () => void): void {
     this.stop(name);
+    if (this.service) {
+      const queue = this.service.queue(ms);
+      const seq = queue.add(this, name, fire);
+      if (seq !== -1) this.slots.push(name, queue, seq);
+      return;
+    }
     const handle = setTimeout(() => {
-      this.handles.delete(name);
+      this.forget(name);
       fire();
     }, ms);
-    this.handles.set(name, handle);
+    this.slots.push(name, undefined, handle);
   }
 
   stop(name: Name): void {
-    const h = this.handles.get(name);
-    if (h !== undefined) {
-      clearTimeout(h);
-      this.handles.delete(name);
-    }
+    const i = this.indexOf(name);
+    if (i === -1) return;
+    const queue = this.slots[i + 1] as TimerQueue | undefined;
+    if (queue) queue.cancel(this.slots[i + 2] as number);
+    else clearTimeout(this.slots[i + 2] as NodeJS.Timeout);
+    this.slots.splice(i, 3);
   }
 
   running(name: Name): boolean {
-    return this.handles.has(name);
+    return this.indexOf(name) !== -1;
   }
 
   clear(): void {
-    for (const h of this.handles.values()) clearTimeout(h);
-    this.handles.clear();
+    const s = this.slots;
+    for (let i = 0; i < s.length; i += 3) {
+      const queue = s[i + 1] as TimerQueue | undefined;
+      if (queue) queue.cancel(s[i + 2] as number);
+      else clearTimeout(s[i + 2] as NodeJS.Timeout);
+    }
+    s.length = 0;
   }
 
   get size(): number {
-    return this.handles.size;
+    return this.slots.length / 3;
+  }
+
+  /** @internal The queue ran the timer `name` (entry `seq`): it is no longer running. */
+  fired(name: string, seq: number): void {
+    const s = this.slots;
+    for (let i = 0; i < s.length; i += 3) {
+      if (s[i] === name && s[i + 2] === seq) {
+        s.splice(i, 3);
+        return;
+      }
+    }
+  }
+
+  private forget(name: Name): void {
+    const i = this.indexOf(name);
+    if (i !== -1) this.slots.splice(i, 3);
+  }
+
+  private indexOf(name: Name): number {
+    const s = this.slots;
+    for (let i = 0; i < s.length; i += 3) if (s[i] === name) return i;
+    return -1;
   }
 }

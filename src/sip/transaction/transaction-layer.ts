@@ -21,8 +21,15 @@ import { InviteClientTransaction } from './invite-client-transaction.ts';
 import { InviteServerTransaction } from './invite-server-transaction.ts';
 import { NonInviteClientTransaction } from './non-invite-client-transaction.ts';
 import { NonInviteServerTransaction } from './non-invite-server-transaction.ts';
-import { resolveTimerConfig, transactionTimers, type TimerConfig } from './timers.ts';
-import type { ClientTransactionUser, TransactionEnv } from './transaction.ts';
+import {
+  resolveTimerConfig,
+  TimerService,
+  transactionTimers,
+  type TimerConfig,
+  type TimerOwner,
+  type TransactionTimers,
+} from './timers.ts';
+import type { ClientTransactionUser, LingerTicket, Transaction, TransactionEnv } from './transaction.ts';
 
 /** RFC 3261 §8.1.1.7: branches of RFC 3261 elements start with this. */
 const MAGIC_COOKIE = 'z9hG4bK';
@@ -50,15 +57,35 @@ export interface CloseOptions {
 
 type LayerState = 'open' | 'closing' | 'closed';
 
+/**
+ * What the layer keeps of a non-INVITE client transaction in Completed (RFC 3261 §17.1.2.2): its
+ * key, so retransmitted final responses are still absorbed until Timer K, and not the
+ * transaction with its request, which would otherwise live for T4 (5 s) and be promoted to the
+ * old generation, one per REGISTER. The transaction reads its own state from `expired`.
+ */
+class CompletedClient implements TimerOwner, LingerTicket {
+  expired = false;
+
+  constructor(
+    readonly key: string,
+    private readonly done: (c: CompletedClient) => void,
+  ) {}
+
+  /** Timer K. */
+  fired(): void {
+    this.done(this);
+  }
+}
+
 export class TransactionLayer {
   readonly timerConfig: TimerConfig;
   private readonly transport: TransactionTransport;
   private readonly log: SipLogger;
   private readonly env: TransactionEnv;
   private readonly retryAfter: number;
-  private readonly clients = new Map<string, AnyClientTransaction>();
+  private readonly clients = new Map<string, AnyClientTransaction | CompletedClient>();
   private readonly servers = new Map<string, AnyServerTransaction>();
-  private readonly keysOf = new Map<AnyClientTransaction | AnyServerTransaction, string>();
+  private readonly timerService: TimerService;
   private requestHandler: ((req: SipRequest, tx: AnyServerTransaction) => void) | undefined;
   private ackHandler: ((ack: SipRequest, flow: Flow) => void) | undefined;
   private strayHandler: ((res: SipResponse, flow: Flow) => void) | undefined;
@@ -71,12 +98,18 @@ export class TransactionLayer {
     this.timerConfig = resolveTimerConfig(opts.timers);
     this.log = (opts.logger ?? silentLogger).child({ layer: 'transaction' });
     this.retryAfter = opts.retryAfterSeconds ?? 5;
+    this.timerService = new TimerService((err) => this.log.error({ err }, 'transaction timer callback threw'));
+    // Every transaction over the same kind of transport has the same timer values: two objects serve all.
+    const reliableTimers: Readonly<TransactionTimers> = Object.freeze(transactionTimers(this.timerConfig, true));
+    const unreliableTimers: Readonly<TransactionTimers> = Object.freeze(transactionTimers(this.timerConfig, false));
     this.env = {
       send: (msg, target) => this.transport.send(msg, target),
-      timersFor: (protocol) => transactionTimers(this.timerConfig, this.transport.isReliable(protocol)),
+      timersFor: (protocol) => (this.transport.isReliable(protocol) ? reliableTimers : unreliableTimers),
       logger: this.log,
       terminated: (tx) => this.forget(tx as AnyClientTransaction | AnyServerTransaction),
       tryingDelayMs: opts.tryingDelayMs ?? 200,
+      timerService: this.timerService,
+      linger: (tx, ms) => this.linger(tx, ms),
     };
     transport.onMessage = (msg, flow) => this.receive(msg, flow);
   }
@@ -96,8 +129,8 @@ export class TransactionLayer {
         'ACK is not sent through a client transaction: use sendAck2xx (RFC 3261 §17.1.1.3)',
       );
     }
-    if (!req.headers.has('Via')) this.addVia(req, target.protocol);
-    const branch = req.topVia.branch;
+    // A Via we add ourselves is not parsed back: we know its branch.
+    const branch = req.headers.has('Via') ? req.topVia.branch : this.addVia(req, target.protocol);
     if (!branch) throw new TransactionError('SIP_ERR_TRANSACTION_BAD_REQUEST', 'top Via has no branch');
     const key = clientKey(branch, req.method);
     if (this.clients.has(key)) {
@@ -105,10 +138,10 @@ export class TransactionLayer {
     }
     const tx =
       req.method === 'INVITE'
-        ? new InviteClientTransaction(req, target, user, this.env)
-        : new NonInviteClientTransaction(req, target, user, this.env);
+        ? new InviteClientTransaction(req, target, user, this.env, branch)
+        : new NonInviteClientTransaction(req, target, user, this.env, branch);
     this.clients.set(key, tx);
-    this.keysOf.set(tx, key);
+    tx.layerKey = key;
     tx.start();
     return tx;
   }
@@ -189,10 +222,13 @@ export class TransactionLayer {
         this.drained = undefined;
       }
       this.state = 'closed';
-      for (const tx of [...this.clients.values(), ...this.servers.values()]) tx.abort();
+      for (const tx of [...this.clients.values(), ...this.servers.values()]) {
+        if (tx instanceof CompletedClient) tx.expired = true;
+        else tx.abort();
+      }
       this.clients.clear();
       this.servers.clear();
-      this.keysOf.clear();
+      this.timerService.close();
       this.log.info({}, 'transaction layer closed');
     })();
     return this.closePromise;
@@ -218,7 +254,8 @@ export class TransactionLayer {
     const branch = res.topVia.branch;
     const tx = branch === undefined ? undefined : this.clients.get(clientKey(branch, res.cseq.method));
     if (tx) {
-      tx.receiveResponse(res);
+      // A Completed non-INVITE transaction absorbs it (RFC 3261 §17.1.2.2).
+      if (!(tx instanceof CompletedClient)) tx.receiveResponse(res);
       return;
     }
     this.log.debug({ status: res.status, branch, callId: res.callId }, 'stray response');
@@ -247,7 +284,7 @@ export class TransactionLayer {
         ? new InviteServerTransaction(req, flow, target, this.env, (ack, f) => this.ackHandler?.(ack, f))
         : new NonInviteServerTransaction(req, flow, target, this.env);
     this.servers.set(key, tx);
-    this.keysOf.set(tx, key);
+    tx.layerKey = key;
     tx.start();
 
     if (this.state !== 'open') {
@@ -279,13 +316,16 @@ export class TransactionLayer {
 
   // ------------------------------------------------------------------ helpers
 
-  private addVia(req: SipRequest, protocol: TransportProtocol): void {
+  /** Puts our Via on top and returns its branch. */
+  private addVia(req: SipRequest, protocol: TransportProtocol): string {
     const local = this.transport.local(protocol);
     if (!local) {
       throw new TransactionError('SIP_ERR_TRANSACTION_NO_TRANSPORT', `no ${protocol} transport to send from`, 503);
     }
     const host = local.host.includes(':') && !local.host.startsWith('[') ? `[${local.host}]` : local.host;
-    req.headers.prepend('Via', `SIP/2.0/${protocol.toUpperCase()} ${host}:${local.port};branch=${newBranch()};rport`);
+    const branch = newBranch();
+    req.headers.prepend('Via', `SIP/2.0/${protocol.toUpperCase()} ${host}:${local.port};branch=${branch};rport`);
+    return branch;
   }
 
   /** A response the layer itself sends; final ones get a To tag (RFC 3261 §8.2.6.2). */
@@ -295,11 +335,32 @@ export class TransactionLayer {
     return res;
   }
 
+  /** See `TransactionEnv.linger`: the transaction's key stays for `ms`, the transaction goes. */
+  private linger(tx: Transaction, ms: number): LingerTicket {
+    const t = tx as AnyClientTransaction;
+    const key = t.layerKey;
+    const done = new CompletedClient(key ?? '', this.endCompleted);
+    if (key === undefined || this.state === 'closed') {
+      done.expired = true;
+      return done;
+    }
+    t.layerKey = undefined;
+    this.clients.set(key, done);
+    if (this.timerService.queue(ms).add(done, 'K') === -1) this.endCompleted(done);
+    return done;
+  }
+
+  private readonly endCompleted = (c: CompletedClient): void => {
+    c.expired = true;
+    if (this.clients.get(c.key) === c) this.clients.delete(c.key);
+    if (this.size === 0) this.drained?.();
+  };
+
   private forget(tx: AnyClientTransaction | AnyServerTransaction): void {
-    const key = this.keysOf.get(tx);
+    const key = tx.layerKey;
     if (key === undefined) return;
-    this.keysOf.delete(tx);
-    const map: Map<string, AnyClientTransaction | AnyServerTransaction> = tx.kind === 'client' ? this.clients : this.servers;
+    tx.layerKey = undefined;
+    const map: Map<string, unknown> = tx.kind === 'client' ? this.clients : this.servers;
     if (map.get(key) === tx) map.delete(key);
     if (this.size === 0) this.drained?.();
   }

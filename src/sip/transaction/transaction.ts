@@ -7,7 +7,7 @@ import type { SipLogger } from '../logger.ts';
 import type { SipMessage, SipRequest, SipResponse } from '../message/index.ts';
 import { TransportError, type Flow, type SendTarget, type TransportProtocol } from '../transport/index.ts';
 import { IllegalTransitionError, type TransactionTimeoutError } from './errors.ts';
-import { TimerSet, type TransactionTimers } from './timers.ts';
+import { TimerSet, type TimerService, type TransactionTimers } from './timers.ts';
 
 /** The layer's services as a transaction sees them. */
 export interface TransactionEnv {
@@ -20,6 +20,19 @@ export interface TransactionEnv {
   terminated(tx: Transaction): void;
   /** Delay before an INVITE server transaction answers 100 Trying on its own (RFC 3261 §17.2.1). */
   tryingDelayMs: number;
+  /** Shared timer queues; without it each transaction uses Node timers. */
+  timerService?: TimerService;
+  /**
+   * A client transaction entering Completed on an unreliable transport hands the layer its
+   * Timer K: the layer keeps absorbing retransmitted responses by key for `ms` and forgets the
+   * transaction object. The ticket says when Timer K has run (or the layer closed).
+   */
+  linger(tx: Transaction, ms: number): LingerTicket;
+}
+
+/** See `TransactionEnv.linger`. */
+export interface LingerTicket {
+  readonly expired: boolean;
 }
 
 /** The TU of a client transaction (RFC 3261 §17.1): receives responses and failures. */
@@ -81,8 +94,10 @@ export function asTransportError(err: unknown, target: SendTarget): TransportErr
 export abstract class TransactionBase<S extends string> {
   private current: S;
   private wasAborted = false;
-  protected readonly timers = new TimerSet<string>();
+  protected readonly timers: TimerSet<string>;
   protected readonly log: SipLogger;
+  /** @internal The layer's table key for this transaction. */
+  layerKey: string | undefined;
 
   protected constructor(
     protected readonly env: TransactionEnv,
@@ -92,6 +107,7 @@ export abstract class TransactionBase<S extends string> {
     logBindings: Record<string, unknown>,
   ) {
     this.current = initial;
+    this.timers = new TimerSet<string>(env.timerService);
     this.log = env.logger.child(logBindings);
   }
 
@@ -100,7 +116,7 @@ export abstract class TransactionBase<S extends string> {
   }
 
   get terminated(): boolean {
-    return this.current === ('Terminated' as S);
+    return this.state === ('Terminated' as S);
   }
 
   /** Moves to `to`; throws `IllegalTransitionError` if the RFC draws no such arrow. */
