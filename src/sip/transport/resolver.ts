@@ -23,6 +23,23 @@ const SRV_PREFIX: Record<TransportProtocol, string> = {
 
 const SECURE: ReadonlySet<TransportProtocol> = new Set(['tls', 'wss']);
 
+/** A URI's transport, secure scheme, host (maddr first) and TLS server name, before DNS. */
+interface Plan {
+  sips: boolean;
+  transport: TransportProtocol | undefined;
+  host: string;
+  serverName: string | undefined;
+}
+
+/** TLS and WSS targets carry the name their certificate must show (RFC 5922 §4). */
+function withServerName(t: SendTarget, serverName: string | undefined): SendTarget {
+  return SECURE.has(t.protocol) && serverName ? { ...t, serverName } : t;
+}
+
+function noTarget(uri: SipUri): TransportError {
+  return new TransportError('SIP_ERR_TRANSPORT_RESOLVE', `no target found for ${uri.scheme}:${uri.host}`);
+}
+
 /** DNS answers meaning "no such record", as opposed to a failing server. */
 function isNoData(err: unknown): boolean {
   const code = (err as { code?: string }).code;
@@ -81,40 +98,51 @@ export class SipResolver {
     this.supports = supports;
   }
 
-  async resolve(uri: SipUri): Promise<SendTarget[]> {
-    let targets: SendTarget[];
-    try {
-      targets = await this.lookup(uri);
-    } catch (err) {
-      throw new TransportError('SIP_ERR_TRANSPORT_RESOLVE', `DNS lookup for ${uri.host} failed: ${(err as Error).message}`, undefined, err);
-    }
-    if (targets.length === 0) {
-      throw new TransportError('SIP_ERR_TRANSPORT_RESOLVE', `no target found for ${uri.scheme}:${uri.host}`);
-    }
-    return targets;
+  resolve(uri: SipUri): Promise<SendTarget[]> {
+    const plan = this.plan(uri);
+    // An IP literal (or a transport we lack) is answered without DNS and without an async step.
+    const known = plan === undefined ? [] : this.literal(uri, plan);
+    if (known !== undefined) return known.length > 0 ? Promise.resolve(known) : Promise.reject(noTarget(uri));
+    return this.lookup(uri, plan!).then(
+      (targets) => {
+        if (targets.length === 0) throw noTarget(uri);
+        return targets;
+      },
+      (err: unknown) => {
+        throw new TransportError('SIP_ERR_TRANSPORT_RESOLVE', `DNS lookup for ${uri.host} failed: ${(err as Error).message}`, undefined, err);
+      },
+    );
   }
 
-  private async lookup(uri: SipUri): Promise<SendTarget[]> {
+  /** What the URI asks for before any DNS (RFC 3263 §4.1); undefined when no target can serve it. */
+  private plan(uri: SipUri): Plan | undefined {
     const sips = uri.scheme.toLowerCase() === 'sips';
     const param = uri.params.get('transport');
     let transport = param === undefined || param === null ? undefined : toTransportProtocol(param);
-    if (param && !transport) return []; // a transport we do not implement (e.g. sctp)
+    if (param && !transport) return undefined; // a transport we do not implement (e.g. sctp)
     // A SIPS URI over TCP means TLS (RFC 3261 §26.2.2); over WS, WSS.
     if (sips && transport === 'tcp') transport = 'tls';
     if (sips && transport === 'ws') transport = 'wss';
-    if (sips && transport && !SECURE.has(transport)) return [];
+    if (sips && transport && !SECURE.has(transport)) return undefined;
     // maddr overrides the host (RFC 3261 §19.1.1, RFC 3263 §4).
     const maddr = uri.params.get('maddr');
     const host = normalizeHost(maddr || uri.host);
     const serverName = isIpLiteral(uri.host) ? undefined : normalizeHost(uri.host);
-    const withName = (t: SendTarget): SendTarget =>
-      SECURE.has(t.protocol) && serverName ? { ...t, serverName } : t;
+    return { sips, transport, host, serverName };
+  }
 
-    // RFC 3263 §4.1/§4.2: an IP literal needs no DNS at all.
-    if (isIpLiteral(host)) {
-      const protocol = transport ?? (sips ? 'tls' : 'udp');
-      return [withName({ protocol, host, port: uri.port ?? defaultPort(protocol) })];
-    }
+  /** RFC 3263 §4.1/§4.2: an IP literal needs no DNS at all. Undefined for a name. */
+  private literal(uri: SipUri, plan: Plan): SendTarget[] | undefined {
+    if (!isIpLiteral(plan.host)) return undefined;
+    const protocol = plan.transport ?? (plan.sips ? 'tls' : 'udp');
+    return [withServerName({ protocol, host: plan.host, port: uri.port ?? defaultPort(protocol) }, plan.serverName)];
+  }
+
+  private async lookup(uri: SipUri, plan: Plan): Promise<SendTarget[]> {
+    const { sips, host, serverName } = plan;
+    const transport = plan.transport;
+    const withName = (t: SendTarget): SendTarget => withServerName(t, serverName);
+
     // A port with a name: A/AAAA only.
     if (uri.port !== undefined) {
       const protocol = transport ?? (sips ? 'tls' : 'udp');

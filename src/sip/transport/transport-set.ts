@@ -166,26 +166,37 @@ export class TransportSet {
    * Send one message. Stream protocols reuse the connection named by `connectionId`, else any
    * open connection to the same far end (including one the peer opened to us), else connect.
    */
-  async send(msg: SipMessage, target: SendTarget): Promise<Flow> {
+  send(msg: SipMessage, target: SendTarget): Promise<Flow> {
+    // Not an async function: a UDP send returns the socket's own promise, with no extra step.
+    try {
+      return this.sendNow(msg, target);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  private sendNow(msg: SipMessage, target: SendTarget): Promise<Flow> {
     if (this.closing) throw new TransportError('SIP_ERR_TRANSPORT_CLOSED', 'transport set closed', target);
     let buf = msg.toBuffer();
     if (buf.length > this.maxMessageSize) {
       throw new TransportError('SIP_ERR_TRANSPORT_TOO_LARGE', `message of ${buf.length} bytes exceeds maxMessageSize`, target);
     }
     if (target.protocol !== 'udp') return this.sendOnConnection(buf, target);
-    const tcp = this.local('tcp');
-    if (isRequest(msg) && buf.length > this.udpMaxSize && tcp) {
-      // RFC 3261 §18.1.1: too large for UDP without a known path MTU, so TCP, and the top Via
-      // must say so. It is changed on the caller's request itself, so that retransmissions and a
-      // CANCEL or ACK built from it carry the same Via; the returned Flow tells the caller the
-      // request went over TCP.
-      const via = msg.vias[0];
-      if (via && toTransportProtocol(via.protocol) === 'udp') {
-        msg.headers.replaceFirst('Via', formatVia({ ...via, protocol: 'TCP', port: tcp.port }));
-        buf = msg.toBuffer();
+    if (buf.length > this.udpMaxSize && isRequest(msg)) {
+      const tcp = this.local('tcp');
+      if (tcp) {
+        // RFC 3261 §18.1.1: too large for UDP without a known path MTU, so TCP, and the top Via
+        // must say so. It is changed on the caller's request itself, so that retransmissions and a
+        // CANCEL or ACK built from it carry the same Via; the returned Flow tells the caller the
+        // request went over TCP.
+        const via = msg.vias[0];
+        if (via && toTransportProtocol(via.protocol) === 'udp') {
+          msg.headers.replaceFirst('Via', formatVia({ ...via, protocol: 'TCP', port: tcp.port }));
+          buf = msg.toBuffer();
+        }
+        this.logger.debug({ size: buf.length, host: target.host, port: target.port }, 'large request: UDP → TCP');
+        return this.sendOnConnection(buf, { protocol: 'tcp', host: target.host, port: target.port });
       }
-      this.logger.debug({ size: buf.length, host: target.host, port: target.port }, 'large request: UDP → TCP');
-      return this.sendOnConnection(buf, { protocol: 'tcp', host: target.host, port: target.port });
     }
     if (buf.length > MAX_DATAGRAM_SIZE) {
       throw new TransportError('SIP_ERR_TRANSPORT_TOO_LARGE', `message of ${buf.length} bytes does not fit a UDP datagram`, target);
@@ -261,9 +272,13 @@ export class TransportSet {
   // ---- sending -------------------------------------------------------------------------------
 
   private udpFor(target: SendTarget): UdpTransport {
-    const udp = this.listeners.filter((l): l is UdpTransport => l instanceof UdpTransport);
-    const chosen =
-      (target.connectionId && udp.find((u) => u.id === target.connectionId)) || udp.find((u) => u.reaches(target.host));
+    // The socket named by connectionId, else the first that reaches the target (no array built per send).
+    let chosen: UdpTransport | undefined;
+    for (const l of this.listeners) {
+      if (!(l instanceof UdpTransport)) continue;
+      if (target.connectionId !== undefined && l.id === target.connectionId) return l;
+      if (chosen === undefined && l.reaches(target.host)) chosen = l;
+    }
     if (!chosen) throw new TransportError('SIP_ERR_TRANSPORT_NO_TRANSPORT', 'no UDP transport for this target', target);
     return chosen;
   }
