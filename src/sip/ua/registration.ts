@@ -205,11 +205,16 @@ export class Registration extends TypedEmitter<RegistrationEvents> {
       ],
     });
     user.stack.preloadRoute(req);
-    return user.stack.request(req, user.requestOptions()).then((res) => {
-      // The digest retry used CSeq + 1; keep ours above it (RFC 3261 §10.2).
-      if (res.cseq.seq > this.cseq) this.cseq = res.cseq.seq;
-      return res;
-    });
+    const options = user.requestOptions();
+    const sent = user.stack.request(req, options);
+    // Only a digest retry (credentials) raises the CSeq behind our back: follow it then (RFC 3261 §10.2).
+    return options.credentials ? sent.then((res) => this.followCSeq(res)) : sent;
+  }
+
+  /** The digest retry used CSeq + 1; keep ours above it (RFC 3261 §10.2). */
+  private followCSeq(res: SipResponse): SipResponse {
+    if (res.cseq.seq > this.cseq) this.cseq = res.cseq.seq;
+    return res;
   }
 
   private fail(status: number, reason: string, response?: SipResponse): Error & RegistrationFailure {

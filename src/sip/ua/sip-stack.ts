@@ -240,12 +240,18 @@ export class SipStack {
    * in-dialog one (its route set is already in Route): the top Route, else the Request-URI,
    * resolved per RFC 3263.
    */
-  async targetsFor(req: SipRequest): Promise<SendTarget[]> {
-    const route = req.routes()[0];
-    const next = route ? route.uri : req.uri;
-    const targets = await this.transport.resolve(next);
-    if (targets.length === 0) throw new UaError('SIP_ERR_UA_NO_ROUTE', `no address for ${formatUri(next)}`);
-    return targets;
+  targetsFor(req: SipRequest): Promise<SendTarget[]> {
+    let next: SipUri;
+    try {
+      const route = req.headers.has('Route') ? req.routes()[0] : undefined;
+      next = route ? route.uri : req.uri;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.transport.resolve(next).then((targets) => {
+      if (targets.length === 0) throw new UaError('SIP_ERR_UA_NO_ROUTE', `no address for ${formatUri(next)}`);
+      return targets;
+    });
   }
 
   /** Adds the outbound proxy as a loose route to an out-of-dialog request that has no Route yet. */
@@ -265,52 +271,53 @@ export class SipStack {
    * on a transport error (RFC 3263 §4.3). Rejects with `TransactionTimeoutError` (treat as 408)
    * or `TransportError` (treat as 503).
    */
-  async request(req: SipRequest, opts: RequestOptions = {}): Promise<SipResponse> {
-    if (this.closed) throw new ClosedError('SipStack');
+  request(req: SipRequest, opts: RequestOptions = {}): Promise<SipResponse> {
+    if (this.closed) return Promise.reject(new ClosedError('SipStack'));
     this.decorate(req);
-    let current = req;
-    for (let round = 0; ; round++) {
-      const res = await this.requestOnce(current, opts);
-      if ((res.status === 401 || res.status === 407) && opts.credentials && round < 2) {
-        const digest = opts.digest ?? new DigestClient();
-        const retry = digest.authorize(current, res, opts.credentials);
-        if (retry) {
-          current = retry;
-          continue;
-        }
-      }
-      return res;
+    let first: Promise<SipResponse>;
+    try {
+      first = this.requestOnce(req, opts);
+    } catch (err) {
+      return Promise.reject(err);
     }
+    // Without credentials a challenge is a final answer like any other: no extra step.
+    return opts.credentials ? first.then((res) => this.answerChallenges(req, res, opts)) : first;
   }
 
-  private async requestOnce(req: SipRequest, opts: RequestOptions): Promise<SipResponse> {
-    const targets = opts.target ? [opts.target] : await this.targetsFor(req);
-    let lastError: unknown;
-    for (const target of targets) {
-      try {
-        return await this.transact(req.headers.has('Via') ? req.clone() : req, target, opts.onProvisional);
-      } catch (err) {
-        lastError = err;
-        if (!(err instanceof TransportError)) throw err;
-        // Try the next address; a fresh copy without the Via of the failed attempt.
-        req = req.clone();
-        req.headers.delete('Via');
-      }
+  /** Re-sends with credentials after a 401/407, up to two rounds (RFC 3261 §22.2). */
+  private async answerChallenges(req: SipRequest, res: SipResponse, opts: RequestOptions): Promise<SipResponse> {
+    let current = req;
+    for (let round = 0; (res.status === 401 || res.status === 407) && opts.credentials && round < 2; round++) {
+      const digest = opts.digest ?? new DigestClient();
+      const retry = digest.authorize(current, res, opts.credentials);
+      if (!retry) break;
+      current = retry;
+      res = await this.requestOnce(current, opts);
     }
-    throw lastError;
+    return res;
+  }
+
+  /** One attempt per resolved target, in order, moving on only after a transport error. */
+  private requestOnce(req: SipRequest, opts: RequestOptions): Promise<SipResponse> {
+    if (opts.target) return this.tryTargets(req, [opts.target], 0, opts.onProvisional);
+    return this.targetsFor(req).then((targets) => this.tryTargets(req, targets, 0, opts.onProvisional));
+  }
+
+  private tryTargets(req: SipRequest, targets: SendTarget[], i: number, onProvisional?: (res: SipResponse) => void): Promise<SipResponse> {
+    const attempt = this.transact(req.headers.has('Via') ? req.clone() : req, targets[i]!, onProvisional);
+    if (i + 1 >= targets.length) return attempt;
+    return attempt.catch((err: unknown) => {
+      if (!(err instanceof TransportError)) throw err;
+      // Try the next address; a fresh copy without the Via of the failed attempt.
+      const fresh = req.clone();
+      fresh.headers.delete('Via');
+      return this.tryTargets(fresh, targets, i + 1, onProvisional);
+    });
   }
 
   private transact(req: SipRequest, target: SendTarget, onProvisional?: (res: SipResponse) => void): Promise<SipResponse> {
     return new Promise((resolve, reject) => {
-      const user: ClientTransactionUser = {
-        onResponse: (res) => {
-          if (res.status < 200) onProvisional?.(res);
-          else resolve(res);
-        },
-        onTimeout: (_tx, err) => reject(err),
-        onTransportError: (err) => reject(err),
-      };
-      this.transactions.sendRequest(req, target, user);
+      this.transactions.sendRequest(req, target, new PendingRequest(resolve, reject, onProvisional));
     });
   }
 
@@ -481,6 +488,28 @@ export function failureStatus(err: unknown): { status: number; reason: string } 
   if (err instanceof TransportError) return { status: 503, reason: `Service Unavailable (${err.message})` };
   if (err instanceof UaError && err.status) return { status: err.status, reason: err.message };
   return { status: 500, reason: err instanceof Error ? err.message : String(err) };
+}
+
+/** The TU of one `request()` transaction: settles its promise. One object, no closures. */
+class PendingRequest implements ClientTransactionUser {
+  constructor(
+    private readonly resolve: (res: SipResponse) => void,
+    private readonly reject: (err: unknown) => void,
+    private readonly onProvisional: ((res: SipResponse) => void) | undefined,
+  ) {}
+
+  onResponse(res: SipResponse): void {
+    if (res.status < 200) this.onProvisional?.(res);
+    else this.resolve(res);
+  }
+
+  onTimeout(_tx: ClientTransaction, err: TransactionTimeoutError): void {
+    this.reject(err);
+  }
+
+  onTransportError(err: TransportError): void {
+    this.reject(err);
+  }
 }
 
 function withLr(uri: SipUri): SipUri {
