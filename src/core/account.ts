@@ -11,6 +11,7 @@ import type { Connection } from './connection.ts';
 import { CoreEmitter } from './core-emitter.ts';
 import { dispositionBody, outgoingMessageBody, readIncomingMessage } from './message.ts';
 import { parseParty } from './cpim.ts';
+import { isPending } from './policy.ts';
 import {
   CoreError,
   type AddAccountCommand,
@@ -62,8 +63,10 @@ export class Account extends CoreEmitter<AccountEvents> {
     this.incomingHeaderPrefixes = [...new Set((cmd.incomingHeaderPrefixes ?? []).map((p) => p.toLowerCase()))];
     this.log = connection.log.child({ aor });
     // sylkrtc.js sends H(user:realm:password) as the secret (HA1); the digest needs nothing else.
-    const credentials = cmd.secretKind === 'ha1' ? { username: userOf(aor), ha1: cmd.secret } : { username: userOf(aor), password: cmd.secret };
-    this.sipUser = connection.gateway.stack.createUser({ aor: `sip:${aor}`, displayName: this.displayName, credentials });
+    const sipAor = cmd.sipAor ?? aor;
+    const username = cmd.authUsername ?? userOf(sipAor);
+    const credentials = cmd.secretKind === 'ha1' ? { username, ha1: cmd.secret } : { username, password: cmd.secret };
+    this.sipUser = connection.gateway.stack.createUser({ aor: `sip:${sipAor}`, displayName: this.displayName, credentials });
     this.sipUser.on('invite', (call) => this.onInvite(call));
     this.sipUser.on('message', (msg) => this.onMessage(msg));
   }
@@ -138,6 +141,25 @@ export class Account extends CoreEmitter<AccountEvents> {
         this.emitInOrder('disposition', { messageId: cmd.messageId, messageTimestamp: cmd.timestamp, state: 'failed', code: status, reason });
       },
     );
+  }
+
+  /**
+   * `sendMessage` after asking the policy (WCS `sendMessage`): a refusal rejects with
+   * `policy-denied`; the policy may change the target or the content.
+   */
+  async sendMessageChecked(cmd: OutgoingMessageCommand): Promise<void> {
+    this.assertOpen();
+    if (!this.isRegistered) throw new CoreError('account-not-registered', `account ${this.aor} is not registered`, { aor: this.aor });
+    const answer = this.connection.policy.sendMessage({
+      account: this.aor,
+      from: this.party,
+      to: cmd.to,
+      messageId: cmd.messageId,
+      contentType: cmd.contentType,
+      content: cmd.content,
+    });
+    const decision = isPending(answer) ? await answer : answer;
+    this.sendMessage({ ...cmd, ...(decision.to ? { to: decision.to } : {}), ...(decision.content !== undefined ? { content: decision.content } : {}) });
   }
 
   /** Sends an IMDN (RFC 5438) for a message received earlier. Failures are logged only. */
@@ -223,6 +245,23 @@ export class Account extends CoreEmitter<AccountEvents> {
       incoming.reject(480); // nobody to ring (RFC 3261 §21.4.18)
       return;
     }
+    const answer = this.connection.policy.incomingCall(Call.incomingInfo(this, incoming));
+    if (!isPending(answer)) return this.ring(incoming);
+    answer.then(
+      () => {
+        if (incoming.state === 'Terminated') return; // the caller gave up meanwhile
+        if (this.closed || this.listenerCount('incomingCall') === 0) incoming.reject(480);
+        else this.ring(incoming);
+      },
+      (err: unknown) => {
+        // Refused by the policy (WCS OnCallEvent): the caller hears 403 (RFC 3261 §21.4.4).
+        this.log.info({ reason: (err as Error).message, sipCallId: incoming.request.callId }, 'incoming call refused by the policy');
+        incoming.reject(403, 'Forbidden');
+      },
+    );
+  }
+
+  private ring(incoming: IncomingCall): void {
     const call = Call.incoming(this.connection, this, incoming);
     if (!call) return;
     this.emitInOrder('incomingCall', call);
@@ -240,6 +279,36 @@ export class Account extends CoreEmitter<AccountEvents> {
       msg.reject(400, 'Malformed CPIM');
       return;
     }
+    if (content.kind === 'message') {
+      const ev = content.event;
+      const answer = this.connection.policy.incomingMessage({
+        account: this.aor,
+        from: ev.sender,
+        messageId: ev.messageId,
+        contentType: ev.contentType,
+        content: ev.content,
+      });
+      if (isPending(answer)) {
+        // Answered once the policy has decided; the sender's Timer F bounds the wait (RFC 3261 §17.1.2.2).
+        msg.defer();
+        answer.then(
+          () => {
+            msg.accept();
+            this.distribute(content);
+          },
+          (err: unknown) => {
+            this.log.info({ reason: (err as Error).message, messageId: ev.messageId }, 'incoming message refused by the policy');
+            msg.reject(403, 'Forbidden');
+          },
+        );
+        return;
+      }
+    }
+    this.distribute(content);
+  }
+
+  private distribute(content: ReturnType<typeof readIncomingMessage>): void {
+    const gateway = this.connection.gateway;
     gateway.observer.messageReceived?.(content.kind);
     // Every device of this AOR on the gateway hears it, the receiving one first.
     const targets = new Set<Account>([this, ...gateway.registeredAccounts(this.aor)]);

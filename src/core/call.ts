@@ -22,6 +22,7 @@ import { partyOf } from './aor.ts';
 import type { Connection } from './connection.ts';
 import { CoreEmitter } from './core-emitter.ts';
 import type { MediaCallRef } from './media-port.ts';
+import { isPending, mediaOf, type CallInfo } from './policy.ts';
 import { outgoingMessageBody, readIncomingMessage } from './message.ts';
 import {
   CoreError,
@@ -106,6 +107,8 @@ export class Call extends CoreEmitter<CallEvents> {
   private readonly ref: MediaCallRef;
   private stateValue: CallStateName;
   private earlyMediaSent = false;
+  /** What the first offer carried, for the policy. */
+  private readonly media: { hasAudio: boolean; hasVideo: boolean };
   private pendingReinvite: { reinvite: RemoteReinvite; timer: NodeJS.Timeout } | undefined;
 
   private constructor(init: {
@@ -118,6 +121,7 @@ export class Call extends CoreEmitter<CallEvents> {
     offer?: string;
     incomingHeaders?: Record<string, string>;
     state: CallStateName;
+    media?: { hasAudio: boolean; hasVideo: boolean };
   }) {
     super();
     this.connection = init.connection;
@@ -130,6 +134,7 @@ export class Call extends CoreEmitter<CallEvents> {
     this.offer = init.offer;
     this.incomingHeaders = init.incomingHeaders;
     this.stateValue = init.state;
+    this.media = init.media ?? mediaOf(init.offer);
     this.ref = { id: init.id, connectionId: init.connection.id };
     this.log = init.account.log.child({ callId: init.id, sipCallId: this.sipCallId });
     this.session.on('reinvite', (r) => this.onRemoteReinvite(r));
@@ -149,7 +154,7 @@ export class Call extends CoreEmitter<CallEvents> {
       if (err instanceof UaError && err.code === 'SIP_ERR_UA_CLOSED') throw new CoreError('connection-closed', 'the account is closed');
       throw new CoreError('invalid-uri', `invalid call target: ${cmd.to}`, { uri: cmd.to });
     }
-    const call = new Call({ connection, account, id: cmd.id, direction: 'outgoing', peer: partyOf(target), session, state: 'progress' });
+    const call = new Call({ connection, account, id: cmd.id, direction: 'outgoing', peer: partyOf(target), session, state: 'progress', media: mediaOf(cmd.sdp) });
     session.on('progress', (res) => call.onProvisional(res));
     session.on('established', () => call.onAnswered());
     gateway.observer.callStateChanged?.(call, 'none', 'progress');
@@ -157,6 +162,25 @@ export class Call extends CoreEmitter<CallEvents> {
     // The INVITE is on its way (sylkRTC `progress`), reported after the command returns.
     call.emitSoon('state', { state: 'progress' });
     return call;
+  }
+
+  /** @internal What the policy is asked about an outgoing call before it exists. */
+  static outgoingInfo(account: Account, cmd: CreateCallCommand, target: string): CallInfo {
+    return { id: cmd.id, direction: 'outgoing', account: account.aor, caller: account.party, callee: partyOf(target), ...mediaOf(cmd.sdp) };
+  }
+
+  /** @internal What the policy is asked about an incoming INVITE before the client hears of it. */
+  static incomingInfo(account: Account, session: IncomingCall): CallInfo {
+    const from = session.request.from;
+    return {
+      id: callIdToSessionId(session.request.callId),
+      direction: 'incoming',
+      account: account.aor,
+      caller: partyOf(from.uri.user ? `${from.uri.user}@${from.uri.host}` : from.uri.host, from.displayName),
+      callee: account.party,
+      sipCallId: session.request.callId,
+      ...mediaOf(session.offer),
+    };
   }
 
   /** @internal An INVITE reached `account`; undefined if the call was refused. */
@@ -208,6 +232,31 @@ export class Call extends CoreEmitter<CallEvents> {
     return 'transaction' in s ? s.request.callId : s.request?.callId;
   }
 
+  /** What the policy sees of this call. */
+  policyInfo(): CallInfo {
+    const caller = this.direction === 'outgoing' ? this.owner.party : this.peer;
+    const callee = this.direction === 'outgoing' ? this.peer : this.owner.party;
+    const sipCallId = this.sipCallId;
+    return { id: this.id, direction: this.direction, account: this.account, caller, callee, ...(sipCallId ? { sipCallId } : {}), ...this.media };
+  }
+
+  /** `answer` after asking the policy (WCS `answer`); a refusal rejects with `policy-denied`. */
+  async answerChecked(sdp: string, headers?: Array<{ name: string; value: string }>): Promise<void> {
+    if (this.direction !== 'incoming' || this.stateValue !== 'connecting') return this.answer(sdp, headers);
+    const answer = this.connection.policy.answer(this.policyInfo());
+    if (isPending(answer)) await answer;
+    this.answer(sdp, headers);
+  }
+
+  /** `sendDtmf` after asking the policy (WCS `sendDtmf`); a refusal rejects with `policy-denied`. */
+  async sendDtmfChecked(digit: string, durationMs = 100): Promise<void> {
+    if (!DTMF_DIGIT.test(digit)) throw new CoreError('invalid-argument', `not a DTMF digit: ${digit}`, { digit });
+    this.requireAnswered('sendDtmf');
+    const answer = this.connection.policy.sendDtmf(this.policyInfo(), digit, durationMs);
+    if (isPending(answer)) await answer;
+    this.sendDtmf(digit, durationMs);
+  }
+
   /** Answers an incoming call with the client's SDP (200 OK). Throws `call-bad-state` otherwise. */
   answer(sdp: string, _headers?: Array<{ name: string; value: string }>): void {
     // Not yet: extra headers on the 200 OK (the user agent layer has no way to add them).
@@ -235,6 +284,7 @@ export class Call extends CoreEmitter<CallEvents> {
    */
   terminate(): void {
     if (this.stateValue === 'terminated') return;
+    this.connection.policy.report({ type: 'hangup', call: this.policyInfo() });
     const session = this.session;
     const decline = this.connection.gateway.settings.declineCode;
     if (this.direction === 'incoming' && this.stateValue === 'connecting') {

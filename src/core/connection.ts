@@ -10,7 +10,17 @@ import { normalizeAor, domainOf, targetUri } from './aor.ts';
 import { Call } from './call.ts';
 import { CoreEmitter } from './core-emitter.ts';
 import type { Gateway } from './gateway.ts';
-import { CoreError, type AddAccountCommand, type Aor, type CreateCallCommand } from './types.ts';
+import { isPending, type PolicySession } from './policy.ts';
+import { CoreError, type AddAccountCommand, type Aor, type CreateCallCommand, type DispositionEvent, type RegistrationStateEvent } from './types.ts';
+
+/** What a door may add to `addAccountChecked`: what its client sent for the application. */
+export interface ConnectOptions {
+  /** An application key the client sent (WCS `appKey`). */
+  appKey?: string;
+  custom?: Record<string, unknown>;
+  /** Whether the client will REGISTER (default true). */
+  registerRequired?: boolean;
+}
 
 export interface ConnectionEvents extends Record<string, unknown[]> {
   /** The connection closed; its accounts and calls are gone. */
@@ -25,18 +35,27 @@ export class Connection extends CoreEmitter<ConnectionEvents> {
   readonly remote: string;
   readonly gateway: Gateway;
   readonly log: Logger;
+  /** This connection's conversation with the policy (REST hooks, or allow-all). */
+  readonly policy: PolicySession;
   private readonly accountMap = new Map<Aor, Account>();
   private readonly callMap = new Map<string, Call>();
   private closing: Promise<void> | undefined;
 
-  constructor(gateway: Gateway, id: string, info: { door: string; remote: string }) {
+  constructor(gateway: Gateway, id: string, info: { door: string; remote: string; local?: string; app?: string }) {
     super();
     this.gateway = gateway;
     this.id = id;
     this.door = info.door;
     this.remote = info.remote;
     this.log = gateway.log.child({ connId: id });
-    this.log.info({ door: info.door, remote: info.remote }, 'connection opened');
+    this.policy = gateway.policy.open({
+      connectionId: id,
+      door: info.door,
+      remote: info.remote,
+      ...(info.local !== undefined ? { local: info.local } : {}),
+      ...(info.app !== undefined ? { app: info.app } : {}),
+    });
+    this.log.info({ door: info.door, remote: info.remote, app: info.app }, 'connection opened');
   }
 
   /** @internal */
@@ -63,8 +82,54 @@ export class Connection extends CoreEmitter<ConnectionEvents> {
     if (this.accountMap.has(aor)) throw new CoreError('account-exists', `account ${aor} already added`, { aor });
     const account = new Account(this, aor, cmd);
     this.accountMap.set(aor, account);
+    this.reportAccount(account);
     this.gateway.observer.accountAdded?.(account);
     return account;
+  }
+
+  /**
+   * `addAccount` after asking the policy (WCS `connect`): a refusal rejects with `policy-denied`
+   * (its message is the reason for the client); the policy may put other SIP credentials in place
+   * of the client's. The account keeps the AOR the client named it by.
+   */
+  async addAccountChecked(cmd: AddAccountCommand, opts: ConnectOptions = {}): Promise<Account> {
+    this.assertOpen();
+    const aor = normalizeAor(cmd.aor);
+    if (!aor) throw new CoreError('invalid-uri', `invalid account address: ${cmd.aor}`, { aor: cmd.aor });
+    const domains = this.gateway.settings.domains;
+    if (domains.size > 0 && !domains.has(domainOf(aor))) {
+      throw new CoreError('domain-not-allowed', `domain ${domainOf(aor)} is not served here`, { aor, domain: domainOf(aor) });
+    }
+    if (this.accountMap.has(aor)) throw new CoreError('account-exists', `account ${aor} already added`, { aor });
+    const identity = {
+      aor: cmd.sipAor ?? aor,
+      secret: cmd.secret,
+      secretKind: cmd.secretKind,
+      ...(cmd.authUsername !== undefined ? { authUsername: cmd.authUsername } : {}),
+      ...(cmd.displayName !== undefined ? { displayName: cmd.displayName } : {}),
+    };
+    const answer = this.policy.connect({
+      account: aor,
+      identity,
+      registerRequired: opts.registerRequired ?? true,
+      ...(opts.appKey !== undefined ? { appKey: opts.appKey } : {}),
+      ...(opts.custom !== undefined ? { custom: opts.custom } : {}),
+      ...(cmd.userAgent !== undefined ? { userAgent: cmd.userAgent } : {}),
+    });
+    const decision = isPending(answer) ? await answer : answer;
+    // The client may have left while the policy thought about it.
+    this.assertOpen();
+    const changed = decision.identity;
+    if (!changed) return this.addAccount(cmd);
+    const sipAor = changed.aor !== undefined ? normalizeAor(changed.aor) : undefined;
+    if (changed.aor !== undefined && !sipAor) throw new CoreError('invalid-uri', `the policy gave an invalid account address: ${changed.aor}`, { aor: changed.aor });
+    return this.addAccount({
+      ...cmd,
+      ...(sipAor && sipAor !== aor ? { sipAor } : {}),
+      ...(changed.secret !== undefined ? { secret: changed.secret, secretKind: changed.secretKind ?? 'password' } : {}),
+      ...(changed.authUsername !== undefined ? { authUsername: changed.authUsername } : {}),
+      ...(changed.displayName !== undefined ? { displayName: changed.displayName } : {}),
+    });
   }
 
   account(aor: Aor): Account | undefined {
@@ -98,7 +163,29 @@ export class Connection extends CoreEmitter<ConnectionEvents> {
     if (!target) throw new CoreError('invalid-uri', `invalid call target: ${cmd.to}`, { uri: cmd.to });
     const call = Call.outgoing(this, account, cmd, target);
     this.callMap.set(call.id, call);
+    this.reportCall(call);
     return call;
+  }
+
+  /**
+   * `createCall` after asking the policy (WCS `call`): a refusal rejects with `policy-denied`; the
+   * policy may name another callee.
+   */
+  async createCallChecked(cmd: CreateCallCommand): Promise<Call> {
+    this.assertOpen();
+    if (this.callMap.has(cmd.id)) throw new CoreError('call-exists', `call ${cmd.id} already exists`, { call: cmd.id });
+    const account = this.account(cmd.account);
+    if (!account) throw new CoreError('account-unknown', `unknown account ${cmd.account}`, { aor: cmd.account });
+    const target = targetUri(cmd.to, domainOf(account.aor));
+    if (!target) throw new CoreError('invalid-uri', `invalid call target: ${cmd.to}`, { uri: cmd.to });
+    const answer = this.policy.call({
+      call: Call.outgoingInfo(account, cmd, target),
+      to: cmd.to,
+      ...(cmd.headers !== undefined ? { headers: cmd.headers } : {}),
+    });
+    const decision = isPending(answer) ? await answer : answer;
+    this.assertOpen();
+    return this.createCall(decision.to !== undefined && decision.to !== '' ? { ...cmd, to: decision.to } : cmd);
   }
 
   call(id: string): Call | undefined {
@@ -131,6 +218,7 @@ export class Connection extends CoreEmitter<ConnectionEvents> {
     this.accountMap.clear();
     this.callMap.clear();
     this.gateway.connectionClosed(this);
+    this.policy.close();
     this.log.info('connection closed');
     this.emit('closed');
     this.removeAllListeners();
@@ -142,6 +230,7 @@ export class Connection extends CoreEmitter<ConnectionEvents> {
   adoptCall(call: Call): boolean {
     if (this.closing || this.callMap.has(call.id)) return false;
     this.callMap.set(call.id, call);
+    this.reportCall(call);
     return true;
   }
 
@@ -152,5 +241,19 @@ export class Connection extends CoreEmitter<ConnectionEvents> {
 
   private assertOpen(): void {
     if (this.closing) throw new CoreError('connection-closed', 'the connection is closed');
+  }
+
+  // Status reports for the policy, from the events the door sees too (so both tell the same story).
+  private reportAccount(account: Account): void {
+    const policy = this.policy;
+    account.on('registration', (ev: RegistrationStateEvent) =>
+      policy.report({ type: 'registration', account: account.aor, state: ev.state, ...(ev.reason !== undefined ? { reason: ev.reason } : {}) }),
+    );
+    account.on('disposition', (ev: DispositionEvent) => policy.report({ type: 'message', account: account.aor, event: ev }));
+  }
+
+  private reportCall(call: Call): void {
+    const policy = this.policy;
+    call.on('state', (event) => policy.report({ type: 'call', call: call.policyInfo(), event }));
   }
 }

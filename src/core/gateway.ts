@@ -12,6 +12,7 @@ import type { Call, CallStateName } from './call.ts';
 import { Connection } from './connection.ts';
 import { CoreEmitter } from './core-emitter.ts';
 import { identityMediaPort, type MediaPort } from './media-port.ts';
+import { allowAllPolicy, type PolicyPort } from './policy.ts';
 import { CoreError, type Aor, type RegistrationStateName } from './types.ts';
 
 /** What the gateway reports to monitoring (metrics, ladder diagrams); every method optional. */
@@ -66,6 +67,8 @@ export interface GatewayOptions {
   observer?: GatewayObserver;
   media?: MediaPort;
   localDomain?: LocalDomainPort;
+  /** Asked before connects, calls and messages, and told their outcome (REST hooks); default: allow everything. */
+  policy?: PolicyPort;
 }
 
 export interface GatewayStats {
@@ -99,6 +102,7 @@ export class Gateway extends CoreEmitter<GatewayEvents> {
   readonly log: Logger;
   readonly observer: GatewayObserver;
   readonly media: MediaPort;
+  readonly policy: PolicyPort;
   readonly settings: CoreSettings;
   private readonly opts: GatewayOptions;
   private stackValue: SipStack | undefined;
@@ -116,6 +120,7 @@ export class Gateway extends CoreEmitter<GatewayEvents> {
     this.log = opts.logger ?? pino({ level: 'silent' });
     this.observer = opts.observer ?? {};
     this.media = opts.media ?? identityMediaPort;
+    this.policy = opts.policy ?? allowAllPolicy;
     this.settings = {
       domains: new Set((opts.domains ?? []).map((d) => d.toLowerCase())),
       registrationExpires: opts.registration?.expires ?? 600,
@@ -195,8 +200,11 @@ export class Gateway extends CoreEmitter<GatewayEvents> {
     this.removeAllListeners();
   }
 
-  /** A client connected through a door. Throws `connection-closed` once the gateway is closing. */
-  openConnection(info: { door: string; remote: string }): Connection {
+  /**
+   * A client connected through a door. Throws `connection-closed` once the gateway is closing.
+   * `app` names the application the door chose for it (REST hooks); `local` is where it connected.
+   */
+  openConnection(info: { door: string; remote: string; local?: string; app?: string }): Connection {
     if (this.state !== 'running') throw new CoreError('connection-closed', `the gateway is ${this.state === 'new' || this.state === 'starting' ? 'not started' : 'closing'}`);
     const conn = new Connection(this, randomUUID(), info);
     this.connections.set(conn.id, conn);

@@ -47,6 +47,10 @@ export interface AddAccountCommand {
   userAgent?: string;
   /** Incoming INVITE headers whose name starts with one of these are passed to the client. */
   incomingHeaderPrefixes?: string[];
+  /** The SIP address of record when it differs from `aor` (credentials put in place by the policy). */
+  sipAor?: Aor;
+  /** Digest user name when it differs from the user part of the SIP AOR. */
+  authUsername?: string;
 }
 
 export interface CreateCallCommand {

@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { hooksConfigSchema } from '../hooks/config.ts';
 
 const port = z
   .number({ error: 'expected a port number (0-65535)' })
@@ -126,6 +127,8 @@ export const configSchema = z
       .object({ enabled: z.boolean({ error: 'expected true or false' }).default(true) })
       .strict()
       .prefault({}),
+    /** REST hooks: the operator's web application allows, denies and changes (src/hooks/README.md). */
+    hooks: hooksConfigSchema.prefault({}),
   })
   .strict();
 
@@ -136,6 +139,7 @@ export const ENV_OVERRIDES: ReadonlyArray<{ name: string; path: string[]; number
   { name: 'PORTICO_HTTP_PORT', path: ['http', 'port'], number: true },
   { name: 'PORTICO_SIP_PORT', path: ['sip', 'port'], number: true },
   { name: 'PORTICO_LOG_LEVEL', path: ['log', 'level'], number: false },
+  { name: 'PORTICO_ADMIN_TOKEN', path: ['hooks', 'admin', 'token'], number: false },
 ];
 
 export interface ConfigIssue {
@@ -208,6 +212,7 @@ export function loadConfig(file?: string, env: NodeJS.ProcessEnv = process.env):
   }
   const config = parseConfig(raw, { env, source: file });
   const base = dirname(resolve(file));
+  if (config.hooks.appsFile && !isAbsolute(config.hooks.appsFile)) config.hooks.appsFile = resolve(base, config.hooks.appsFile);
   for (const tls of [config.http.tls, config.sip.tls]) {
     if (!tls) continue;
     if (!isAbsolute(tls.cert)) tls.cert = resolve(base, tls.cert);

@@ -34,6 +34,8 @@ export interface GatewayHttpServerOptions {
   onError?: (code: string, err: unknown) => void;
   /** How long `close()` lets open HTTP requests finish before cutting them (default 2000 ms). */
   closeTimeoutMs?: number;
+  /** Answers requests it recognises (the hooks' admin API under `/admin/`); false: not its path. */
+  admin?: { handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> };
 }
 
 /** Answers an upgrade we refuse with a plain HTTP response and closes the socket. */
@@ -147,6 +149,7 @@ export class GatewayHttpServer {
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = pathOf(req.url);
     try {
+      if (this.opts.admin && (await this.opts.admin.handle(req, res))) return;
       if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'Method Not Allowed\n', { Allow: 'GET, HEAD' });
       if (path === '/healthz') {
         const report = this.opts.health();

@@ -8,6 +8,7 @@
 import pino, { type Logger } from 'pino';
 import { SylkRtcDoor } from '../api/sylkrtc/index.ts';
 import { Gateway, type LocalDomainPort } from '../core/index.ts';
+import { AdminApi, RestHooks } from '../hooks/index.ts';
 import { LocalSipDomain } from '../sip/registrar/index.ts';
 import type { SipStackOptions } from '../sip/ua/index.ts';
 import { readTlsFiles, type GatewayConfig } from './config.ts';
@@ -30,6 +31,8 @@ export interface GatewayService {
   readonly http: GatewayHttpServer;
   readonly metrics: GatewayMetrics | undefined;
   readonly localDomain: LocalSipDomain | undefined;
+  /** The REST hooks (the gateway's policy) and their apps. */
+  readonly hooks: RestHooks;
   /** `ws://host:port/webrtcgateway/ws` (wss with TLS). */
   wsUrl(): string;
   /** Graceful shutdown; idempotent. */
@@ -77,6 +80,8 @@ export async function startGatewayService(config: GatewayConfig, opts: GatewaySe
   }
   const domains = config.sip.domains.length > 0 ? config.sip.domains : localDomain ? [config.localDomain.domain] : [];
 
+  const hooks = new RestHooks({ config: config.hooks, logger, registry: metrics?.registry, closeTimeoutMs: config.shutdown.timeoutMs });
+
   const gateway = new Gateway({
     sip: { listen, outboundProxy: config.sip.outboundProxy, timers: config.sip.timers, userAgent: config.sip.userAgent },
     domains,
@@ -86,6 +91,7 @@ export async function startGatewayService(config: GatewayConfig, opts: GatewaySe
     logger,
     observer: metrics,
     localDomain: localPort,
+    policy: hooks,
   });
   metrics?.setStatsSource(() => gateway.stats());
   await gateway.start();
@@ -98,18 +104,22 @@ export async function startGatewayService(config: GatewayConfig, opts: GatewaySe
     metrics,
     closeTimeoutMs: config.shutdown.timeoutMs,
     onError: (code) => metrics?.error(code),
+    admin: new AdminApi({ store: hooks.store, token: config.hooks.admin.token, hooks }),
     health: () => {
       const s = gateway.stats();
       return { ok: gateway.isRunning, connections: s.connections, accounts: s.accounts, registered: s.registrations.registered };
     },
   });
-  const doors = opts.doors ? opts.doors(gateway, logger) : { [config.http.wsPath]: new SylkRtcDoor(gateway, { logger }) };
+  const doors = opts.doors
+    ? opts.doors(gateway, logger)
+    : { [config.http.wsPath]: new SylkRtcDoor(gateway, { logger, app: config.hooks.listenerApps[config.http.wsPath] }) };
   for (const [path, door] of Object.entries(doors)) http.addDoor(path, door);
   try {
     await http.start();
   } catch (err) {
     await Promise.allSettled(Object.values(doors).map((d) => d.close()));
     await gateway.close();
+    await hooks.close();
     throw err;
   }
 
@@ -121,6 +131,7 @@ export async function startGatewayService(config: GatewayConfig, opts: GatewaySe
     http,
     metrics,
     localDomain,
+    hooks,
     wsUrl: () => `${http.url().replace(/^http/, 'ws')}${config.http.wsPath}`,
     close: () =>
       (closing ??= (async () => {
@@ -128,6 +139,8 @@ export async function startGatewayService(config: GatewayConfig, opts: GatewaySe
         http.beginClosing();
         await http.close();
         await gateway.close();
+        // Last: the status events of the connections just closed still get their bounded time.
+        await hooks.close();
         logger.info('shut down');
       })()),
   };

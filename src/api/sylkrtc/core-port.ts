@@ -64,6 +64,9 @@ export interface CallPort extends EventSource<CallPortEvents> {
   update(sdp: string, headers?: Array<{ name: string; value: string }>): unknown;
   sendDtmf(digit: string, durationMs: number): unknown;
   sendMessage(cmd: CallMessageCommand): unknown;
+  /** `answer` / `sendDtmf` after the gateway's policy (REST hooks) agreed; a refusal rejects with its reason. */
+  answerChecked?(sdp: string, headers?: Array<{ name: string; value: string }>): Promise<void>;
+  sendDtmfChecked?(digit: string, durationMs: number): Promise<void>;
 }
 
 export interface AccountPort extends EventSource<AccountPortEvents> {
@@ -73,6 +76,8 @@ export interface AccountPort extends EventSource<AccountPortEvents> {
   unregister(): Promise<void>;
   sendMessage(cmd: OutgoingMessageCommand): unknown;
   sendDisposition(cmd: DispositionCommand): unknown;
+  /** `sendMessage` after the gateway's policy agreed. */
+  sendMessageChecked?(cmd: OutgoingMessageCommand): Promise<void>;
 }
 
 export interface ConnectionPort extends EventSource<{ closed: [] }> {
@@ -83,8 +88,12 @@ export interface ConnectionPort extends EventSource<{ closed: [] }> {
   createCall(cmd: CreateCallCommand): CallPort;
   call(id: string): CallPort | undefined;
   close(): Promise<void>;
+  /** `addAccount` / `createCall` after the gateway's policy agreed (and maybe changed credentials or callee). */
+  addAccountChecked?(cmd: AddAccountCommand): Promise<AccountPort>;
+  createCallChecked?(cmd: CreateCallCommand): Promise<CallPort>;
 }
 
 export interface GatewayPort {
-  openConnection(info: { door: string; remote: string }): ConnectionPort;
+  /** `app`: the REST hooks application chosen for this listener; `local`: where the client connected. */
+  openConnection(info: { door: string; remote: string; local?: string; app?: string }): ConnectionPort;
 }

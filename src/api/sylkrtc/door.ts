@@ -32,6 +32,8 @@ export interface SylkRtcDoorOptions {
   allowedOrigins?: '*' | string[];
   /** How `account-add`'s `password` is used for digest: `ha1` (sylkrtc.js, default), `password`, or `auto` (32 hex digits = HA1). */
   secretKind?: SecretKind;
+  /** The REST hooks application for clients of this listener (default: the gateway's choice by domain or default). */
+  app?: string;
   logger?: DoorLogger;
 }
 
@@ -67,7 +69,7 @@ function refuse(socket: Duplex, status: number, text: string, message: string): 
 
 export class SylkRtcDoor {
   private readonly gateway: GatewayPort;
-  private readonly opts: typeof DEFAULT_DOOR_OPTIONS;
+  private readonly opts: typeof DEFAULT_DOOR_OPTIONS & { app?: string };
   private readonly log: DoorLogger;
   private readonly wss: WebSocketServer;
   private readonly peers = new Set<Peer>();
@@ -144,7 +146,8 @@ export class SylkRtcDoor {
     const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
     let connection;
     try {
-      connection = this.gateway.openConnection({ door: SYLKRTC_DOOR, remote });
+      const local = `${req.socket.localAddress ?? '?'}:${req.socket.localPort ?? '?'}`;
+      connection = this.gateway.openConnection({ door: SYLKRTC_DOOR, remote, local, ...(this.opts.app !== undefined ? { app: this.opts.app } : {}) });
     } catch (err) {
       this.log.warn({ err, remote }, 'the core refused a connection');
       ws.close(1011, 'Gateway unavailable');

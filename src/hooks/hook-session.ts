@@ -1,0 +1,382 @@
+/**
+ * One connection's hooks. Direct requests (`connect`, `call`, `answer`, `sendDtmf`, `hold`,
+ * `unhold`, `sendMessage`) and requests from SIP (`OnCallEvent`, `OnMessageEvent`) are sent at
+ * once and awaited: a 4xx refuses (the reason goes to the client, or 403 to the SIP peer); a
+ * failure lets the request through or refuses it as the app's failure mode for the method says. A
+ * method that is off (globally, for the app, in the app's methods, or `restPolicy: DISABLE`) costs
+ * nothing: the answer is given synchronously.
+ *
+ * Status events (`*StatusEvent`, `hangup`) never wait: they go into this connection's queue and
+ * leave one at a time, in order, retried with exponential back-off while the backend fails. The
+ * queue is bounded (the oldest waiting event is dropped and counted) and an event older than
+ * `queue.maxAgeMs` is dropped and counted; nothing else is ever lost.
+ */
+import {
+  CoreError,
+  type CallDecision,
+  type CallInfo,
+  type CallRequest,
+  type ConnectDecision,
+  type ConnectRequest,
+  type IncomingMessageRequest,
+  type MessageDecision,
+  type MessageRequest,
+  type PolicyAnswer,
+  type PolicyContext,
+  type PolicyReport,
+  type PolicySession,
+  type SipIdentity,
+} from '../core/index.ts';
+import {
+  OVERWRITABLE,
+  callActionBody,
+  callBody,
+  callStatusBody,
+  callStatusOf,
+  connectBody,
+  connectionStatusBody,
+  excludeFields,
+  identityFrom,
+  messageStatusBody,
+  onCallBody,
+  onMessageBody,
+  overwritten,
+  registrationStatusBody,
+  sendMessageBody,
+  type Body,
+  type Envelope,
+} from './bodies.ts';
+import { failureModeOf, restMethodConfigSchema, type AppConfig, type RestMethodConfig } from './config.ts';
+import { describeOutcome } from './http-client.ts';
+import { DEFAULT_FAILURE_MODE, hookMethodNamed, type HookMethod } from './methods.ts';
+import type { DropReason } from './metrics.ts';
+import type { RestHooks } from './rest-hooks.ts';
+
+interface QueuedEvent {
+  app: string;
+  method: HookMethod;
+  body: Body;
+  at: number;
+}
+
+/** Messages sent, remembered to fill their `MessageStatusEvent`. */
+const SENT_MESSAGES_KEPT = 64;
+
+export class HookSession implements PolicySession {
+  private readonly hooks: RestHooks;
+  private readonly ctx: PolicyContext;
+  private readonly sessionId: string;
+  private appName: string | undefined;
+  private appChosen = false;
+  /** restClientConfig the backend returned in its answers to `connect`. */
+  private restConfig: Partial<Record<HookMethod, RestMethodConfig>> = {};
+  private connection: Body | undefined;
+  private readonly identities = new Map<string, SipIdentity>();
+  private readonly sentMessages = new Map<string, Body>();
+  private established = false;
+  private closed = false;
+  private readonly queue: QueuedEvent[] = [];
+  private sending = false;
+  private attempts = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+
+  constructor(hooks: RestHooks, ctx: PolicyContext) {
+    this.hooks = hooks;
+    this.ctx = ctx;
+    // WCS's form: /<client ip:port>/<server ip:port>.
+    this.sessionId = `/${ctx.remote}/${ctx.local ?? hooks.nodeId.slice(hooks.nodeId.indexOf('@') + 1)}`;
+    if (ctx.app !== undefined) this.choose(undefined, undefined);
+  }
+
+  // ---- direct requests -------------------------------------------------------------------------
+
+  connect(req: ConnectRequest): PolicyAnswer<ConnectDecision> {
+    if (!this.appChosen || (req.appKey !== undefined && req.appKey !== '')) this.choose(req.appKey, domainOf(req.identity.aor));
+    this.identities.set(req.account, req.identity);
+    const body = connectBody(this.envelope(), req, this.ctx.door);
+    this.connection = body;
+    const app = this.active('connect');
+    if (!app) {
+      this.markEstablished();
+      return {};
+    }
+    return this.invoke(app, 'connect', body).then(
+      (answer) => {
+        let identity: Partial<SipIdentity> | undefined;
+        if (answer) {
+          this.takeRestClientConfig(answer.restClientConfig);
+          const changes = this.overwrites(app, 'connect', answer);
+          if (changes) {
+            identity = identityFrom(req.identity, changes);
+            if (identity) this.identities.set(req.account, { ...req.identity, ...identity });
+            this.connection = { ...body, ...changes };
+          }
+        }
+        this.markEstablished();
+        return identity ? { identity } : {};
+      },
+      (err: unknown) => {
+        if (!this.established) this.enqueue('ConnectionStatusEvent', () => connectionStatusBody(this.envelope(), body, 'FAILED', (err as Error).message));
+        throw err;
+      },
+    );
+  }
+
+  call(req: CallRequest): PolicyAnswer<CallDecision> {
+    const app = this.active('call');
+    if (!app) return {};
+    return this.invoke(app, 'call', callBody(this.envelope(), req.call, req.to, req.headers)).then((answer) => {
+      const changes = answer && this.overwrites(app, 'call', answer);
+      const callee = changes?.callee;
+      return typeof callee === 'string' && callee !== '' && callee !== req.to ? { to: callee } : {};
+    });
+  }
+
+  answer(call: CallInfo): PolicyAnswer<void> {
+    return this.simple('answer', () => callActionBody(this.envelope(), call, { status: 'PENDING' }));
+  }
+
+  sendDtmf(call: CallInfo, digit: string, durationMs: number): PolicyAnswer<void> {
+    return this.simple('sendDtmf', () => callActionBody(this.envelope(), call, { dtmf: digit, type: 'INFO', duration: durationMs }));
+  }
+
+  hold(call: CallInfo, on: boolean): PolicyAnswer<void> {
+    return this.simple(on ? 'hold' : 'unhold', () => callActionBody(this.envelope(), call));
+  }
+
+  sendMessage(req: MessageRequest): PolicyAnswer<MessageDecision> {
+    const body = sendMessageBody(this.envelope(), req);
+    this.remember(req.messageId, body);
+    const app = this.active('sendMessage');
+    if (!app) return {};
+    return this.invoke(app, 'sendMessage', body).then((answer) => {
+      const changes = answer && this.overwrites(app, 'sendMessage', answer);
+      const out: MessageDecision = {};
+      if (typeof changes?.to === 'string' && changes.to !== req.to) out.to = changes.to;
+      if (typeof changes?.body === 'string' && changes.body !== req.content) out.content = changes.body;
+      if (out.to !== undefined || out.content !== undefined) this.remember(req.messageId, { ...body, ...changes });
+      return out;
+    });
+  }
+
+  incomingCall(call: CallInfo): PolicyAnswer<void> {
+    return this.simple('OnCallEvent', () => onCallBody(this.envelope(), call));
+  }
+
+  incomingMessage(req: IncomingMessageRequest): PolicyAnswer<void> {
+    return this.simple('OnMessageEvent', () => onMessageBody(this.envelope(), req));
+  }
+
+  // ---- status events ---------------------------------------------------------------------------
+
+  report(r: PolicyReport): void {
+    switch (r.type) {
+      case 'registration':
+        if (r.state === 'registering') return;
+        this.enqueue('RegistrationStatusEvent', () => registrationStatusBody(this.envelope(), r.account, this.identities.get(r.account), r.state as 'registered' | 'unregistered' | 'failed', r.reason));
+        return;
+      case 'call': {
+        const status = callStatusOf(r.event);
+        if (status) this.enqueue('CallStatusEvent', () => callStatusBody(this.envelope(), r.call, status));
+        return;
+      }
+      case 'hangup':
+        this.enqueue('hangup', () => callActionBody(this.envelope(), r.call));
+        return;
+      case 'message':
+        this.enqueue('MessageStatusEvent', () => messageStatusBody(this.envelope(), r.account, r.event, this.sentMessages.get(r.event.messageId)));
+        return;
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.established && this.connection) {
+      const connection = this.connection;
+      this.enqueue('ConnectionStatusEvent', () => connectionStatusBody(this.envelope(), connection, 'DISCONNECTED', 'Normal disconnect'));
+    }
+    if (this.queue.length === 0) this.hooks.forget(this);
+  }
+
+  /** @internal Events waiting, per app. */
+  queuedByApp(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const e of this.queue) out.set(e.app, (out.get(e.app) ?? 0) + 1);
+    return out;
+  }
+
+  /** @internal Drops whatever is queued (the hooks are stopping). */
+  discard(reason: DropReason): void {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    for (const e of this.queue) this.hooks.dropped(e.app, e.method, reason);
+    this.hooks.countQueued(-this.queue.length);
+    this.queue.length = 0;
+  }
+
+  // ---- internals -------------------------------------------------------------------------------
+
+  private choose(appKey: string | undefined, domain: string | undefined): void {
+    this.appName = this.hooks.resolveApp(this.ctx, appKey, domain);
+    this.appChosen = true;
+  }
+
+  private envelope(): Envelope {
+    const app = this.appName !== undefined ? this.hooks.store.get(this.appName) : undefined;
+    return { nodeId: this.hooks.nodeId, appKey: app?.key ?? app?.name ?? this.appName ?? '', sessionId: this.sessionId };
+  }
+
+  /** The app to send `method` to, or undefined when the method is off for this connection. */
+  private active(method: HookMethod): AppConfig | undefined {
+    if (!this.appChosen) this.choose(undefined, undefined);
+    const app = this.hooks.activeApp(this.appName, method);
+    if (!app) return undefined;
+    return this.methodConfig(app, method).restPolicy === 'DISABLE' ? undefined : app;
+  }
+
+  private methodConfig(app: AppConfig, method: HookMethod): RestMethodConfig {
+    const fromApp = app.restClientConfig?.[method];
+    const fromBackend = this.restConfig[method];
+    return fromApp && fromBackend ? { ...fromApp, ...fromBackend } : (fromBackend ?? fromApp ?? {});
+  }
+
+  private simple(method: HookMethod, body: () => Body): PolicyAnswer<void> {
+    const app = this.active(method);
+    if (!app) return undefined;
+    return this.invoke(app, method, body()).then(() => undefined);
+  }
+
+  /**
+   * Sends a direct request and waits. Resolves with the backend's answer (undefined if the request
+   * went through unchecked after a failure); rejects with `policy-denied` on a refusal, or on a
+   * failure where the method fails closed.
+   */
+  private async invoke(app: AppConfig, method: HookMethod, body: Body): Promise<Body | undefined> {
+    const conf = this.methodConfig(app, method);
+    const outcome = await this.hooks.send(app, method, excludeFields(body, conf.restExclude), true);
+    if (outcome.kind === 'ok') return outcome.json;
+    const info = describeOutcome(method, outcome);
+    if (outcome.kind === 'refused') {
+      this.hooks.log.info({ app: app.name, method, status: outcome.status, reason: outcome.reason, sessionId: this.sessionId }, 'refused by the backend');
+      throw new CoreError('policy-denied', info, { method, kind: 'refused', status: String(outcome.status), ...(outcome.reason ? { reason: outcome.reason } : {}) });
+    }
+    const mode = conf.restOnError === 'FAIL' ? 'closed' : conf.restOnError === 'LOG' ? 'open' : failureModeOf(app, method, DEFAULT_FAILURE_MODE[method]);
+    if (mode === 'closed') {
+      this.hooks.log.warn({ app: app.name, method, failure: outcome.failure, detail: outcome.detail, sessionId: this.sessionId }, 'hook failed; refusing (fail-closed)');
+      throw new CoreError('policy-denied', info, { method, kind: outcome.failure });
+    }
+    this.hooks.log.warn({ app: app.name, method, failure: outcome.failure, detail: outcome.detail, sessionId: this.sessionId }, 'hook failed; letting the request through (fail-open)');
+    this.hooks.metrics?.failedOpen(app.name, method);
+    return undefined;
+  }
+
+  /** The answer's fields `restPolicy: OVERWRITE` lets through for `method`; undefined if none. */
+  private overwrites(app: AppConfig, method: HookMethod, answer: Body): Body | undefined {
+    const conf = this.methodConfig(app, method);
+    if (conf.restPolicy !== 'OVERWRITE') return undefined;
+    const allowed = (conf.restOverwrite ?? []).filter((f) => OVERWRITABLE[method]?.includes(f));
+    const out = overwritten(answer, allowed);
+    return Object.keys(out).length > 0 ? out : undefined;
+  }
+
+  private takeRestClientConfig(raw: unknown): void {
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return;
+    for (const [name, value] of Object.entries(raw as Record<string, unknown>)) {
+      const method = hookMethodNamed(name);
+      const parsed = restMethodConfigSchema.safeParse(value);
+      if (!method || !parsed.success) {
+        this.hooks.log.info({ method: name }, 'ignoring an invalid restClientConfig entry');
+        continue;
+      }
+      this.restConfig[method] = { ...this.restConfig[method], ...parsed.data };
+    }
+  }
+
+  private markEstablished(): void {
+    if (this.established) return;
+    this.established = true;
+    const connection = this.connection ?? {};
+    this.enqueue('ConnectionStatusEvent', () => connectionStatusBody(this.envelope(), connection, 'ESTABLISHED', 'Established'));
+  }
+
+  private remember(id: string, body: Body): void {
+    this.sentMessages.delete(id);
+    this.sentMessages.set(id, body);
+    if (this.sentMessages.size > SENT_MESSAGES_KEPT) this.sentMessages.delete(this.sentMessages.keys().next().value as string);
+  }
+
+  private enqueue(method: HookMethod, build: () => Body): void {
+    const app = this.active(method);
+    if (!app) return;
+    const q = this.hooks.config.queue;
+    if (!this.hooks.roomForEvent()) {
+      this.hooks.dropped(app.name, method, 'global-limit');
+      return;
+    }
+    if (this.queue.length >= q.limit) {
+      // The oldest event not on its way makes room (the one being sent stays: order holds).
+      const victim = this.queue.splice(this.sending && this.queue.length > 1 ? 1 : 0, 1)[0];
+      if (victim) {
+        this.hooks.countQueued(-1);
+        this.hooks.dropped(victim.app, victim.method, 'overflow');
+      }
+    }
+    const body = excludeFields(build(), this.methodConfig(app, method).restExclude);
+    this.queue.push({ app: app.name, method, body, at: Date.now() });
+    this.hooks.countQueued(1);
+    this.pump();
+  }
+
+  private pump(): void {
+    if (this.sending || this.retryTimer || this.queue.length === 0) return;
+    const item = this.queue[0]!;
+    const app = this.hooks.activeApp(item.app, item.method);
+    if (!app) {
+      // Switched off meanwhile: nothing may leave the gateway for it any more.
+      this.queue.shift();
+      this.hooks.countQueued(-1);
+      this.hooks.dropped(item.app, item.method, this.hooks.isClosing ? 'shutdown' : 'disabled');
+      return this.next();
+    }
+    this.sending = true;
+    void this.hooks.send(app, item.method, item.body, false).then((outcome) => {
+      this.sending = false;
+      if (this.queue[0] !== item) return this.next(); // discarded meanwhile
+      if (outcome.kind === 'failed') {
+        this.attempts++;
+        const q = this.hooks.config.queue;
+        if (Date.now() - item.at >= q.maxAgeMs) {
+          this.queue.shift();
+          this.hooks.countQueued(-1);
+          this.hooks.dropped(item.app, item.method, 'expired');
+          this.attempts = 0;
+          return this.next();
+        }
+        const backoff = Math.min(q.retryMaxMs, q.retryBaseMs * 2 ** Math.min(this.attempts - 1, 16));
+        const delay = Math.max(backoff * (0.8 + Math.random() * 0.4), this.hooks.breakerOf(item.app).retryInMs());
+        this.hooks.log.debug({ app: item.app, method: item.method, attempts: this.attempts, delay: Math.round(delay), failure: outcome.failure }, 'status event retried later');
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = undefined;
+          this.pump();
+        }, delay);
+        this.retryTimer.unref?.();
+        return;
+      }
+      // Delivered (a 4xx is an answer too: an event cannot be refused).
+      this.attempts = 0;
+      this.queue.shift();
+      this.hooks.countQueued(-1);
+      this.next();
+    });
+  }
+
+  private next(): void {
+    if (this.queue.length > 0) this.pump();
+    else if (this.closed) this.hooks.forget(this);
+  }
+}
+
+function domainOf(aor: string): string {
+  return aor.slice(aor.lastIndexOf('@') + 1).replace(/:\d+$/, '');
+}
