@@ -162,24 +162,27 @@ export function uriEquals(a: SipUri, b: SipUri): boolean {
   }
   // userinfo is compared case-sensitively, after decoding escapes.
   if ((a.user === undefined) !== (b.user === undefined)) return false;
-  if (a.user !== undefined && unescapePercent(a.user) !== unescapePercent(b.user!)) return false;
+  if (a.user !== b.user && unescapePercent(a.user!) !== unescapePercent(b.user!)) return false;
   if ((a.password ?? null) !== (b.password ?? null)) {
     if (a.password === undefined || b.password === undefined) return false;
     if (unescapePercent(a.password) !== unescapePercent(b.password)) return false;
   }
-  if (a.host.toLowerCase() !== b.host.toLowerCase()) return false;
   if (a.port !== b.port) return false;
-  const pa = normalParams(a.params);
-  const pb = normalParams(b.params);
-  for (const name of STRICT_PARAMS) {
-    const inA = pa.has(name);
-    if (inA !== pb.has(name)) return false;
-    if (inA && !paramEq(pa.get(name)!, pb.get(name)!)) return false;
-  }
-  for (const [name, value] of pa) {
-    if (pb.has(name) && !paramEq(value, pb.get(name)!)) return false;
+  if (a.host !== b.host && a.host.toLowerCase() !== b.host.toLowerCase()) return false;
+  if (a.params.size !== 0 || b.params.size !== 0) {
+    const pa = normalParams(a.params);
+    const pb = normalParams(b.params);
+    for (const name of STRICT_PARAMS) {
+      const inA = pa.has(name);
+      if (inA !== pb.has(name)) return false;
+      if (inA && !paramEq(pa.get(name)!, pb.get(name)!)) return false;
+    }
+    for (const [name, value] of pa) {
+      if (pb.has(name) && !paramEq(value, pb.get(name)!)) return false;
+    }
   }
   if (a.headers.size !== b.headers.size) return false;
+  if (a.headers.size === 0) return true;
   const bHeaders = new Map<string, string>();
   for (const [name, value] of b.headers) bHeaders.set(name.toLowerCase(), unescapePercent(value));
   for (const [name, value] of a.headers) {
