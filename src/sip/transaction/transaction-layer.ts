@@ -86,6 +86,8 @@ export class TransactionLayer {
   private readonly clients = new Map<string, AnyClientTransaction | CompletedClient>();
   private readonly servers = new Map<string, AnyServerTransaction>();
   private readonly timerService: TimerService;
+  /** `SIP/2.0/UDP host:port;branch=` per protocol: our Via up to the branch value (RFC 3261 §18.1.1). */
+  private readonly viaPrefixes = new Map<TransportProtocol, string>();
   private requestHandler: ((req: SipRequest, tx: AnyServerTransaction) => void) | undefined;
   private ackHandler: ((ack: SipRequest, flow: Flow) => void) | undefined;
   private strayHandler: ((res: SipResponse, flow: Flow) => void) | undefined;
@@ -318,13 +320,19 @@ export class TransactionLayer {
 
   /** Puts our Via on top and returns its branch. */
   private addVia(req: SipRequest, protocol: TransportProtocol): string {
-    const local = this.transport.local(protocol);
-    if (!local) {
-      throw new TransactionError('SIP_ERR_TRANSACTION_NO_TRANSPORT', `no ${protocol} transport to send from`, 503);
+    let prefix = this.viaPrefixes.get(protocol);
+    if (prefix === undefined) {
+      const local = this.transport.local(protocol);
+      if (!local) {
+        throw new TransactionError('SIP_ERR_TRANSACTION_NO_TRANSPORT', `no ${protocol} transport to send from`, 503);
+      }
+      const host = local.host.includes(':') && !local.host.startsWith('[') ? `[${local.host}]` : local.host;
+      // A bound listener keeps its address, so the sent-by part is built once per protocol.
+      prefix = `SIP/2.0/${protocol.toUpperCase()} ${host}:${local.port};branch=`;
+      this.viaPrefixes.set(protocol, prefix);
     }
-    const host = local.host.includes(':') && !local.host.startsWith('[') ? `[${local.host}]` : local.host;
     const branch = newBranch();
-    req.headers.prepend('Via', `SIP/2.0/${protocol.toUpperCase()} ${host}:${local.port};branch=${branch};rport`);
+    req.headers.prepend('Via', `${prefix}${branch};rport`);
     return branch;
   }
 
