@@ -1,0 +1,295 @@
+/**
+ * REST hooks under fault: the backend (EchoApp, its own process) goes down, answers past the
+ * deadline, answers 500, answers invalid JSON, answers after the client left. Each time the client
+ * gets an `info` that says which it was, within the configured deadline; the signalling of other
+ * clients goes on; status events queued during an outage reach the backend in order once it is
+ * back, none lost below the bound. SIP side: a real Kamailio.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { Registry } from 'prom-client';
+import { WebSocket } from 'ws';
+import { SylkRtcDoor } from '../../src/api/sylkrtc/index.ts';
+import { Gateway } from '../../src/core/index.ts';
+import { RestHooks, hooksConfig } from '../../src/hooks/index.ts';
+import { startKamailio, type Kamailio } from './peers/kamailio.ts';
+import { makeTempDir, trackChild } from './peers/processes.ts';
+
+const DOMAIN = 'portico.test';
+const PASSWORDS = { alice: 'a-secret', bob: 'b-secret', carol: 'c-secret', dave: 'd-secret' };
+const OFFER = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 42000 RTP/AVP 0\r\na=sendrecv\r\n';
+const ROOT = join(import.meta.dirname, '../..');
+/** Per-attempt deadline of the direct hooks in this file. */
+const DEADLINE_MS = 300;
+
+function ha1(user: string, password: string): string {
+  return createHash('md5').update(`${user}:${DOMAIN}:${password}`).digest('hex');
+}
+
+type Frame = Record<string, unknown>;
+type Hook = { method: string; body: Record<string, unknown> };
+
+/** EchoApp as a separate process, with its control endpoint. */
+class Backend {
+  private constructor(
+    readonly child: ChildProcess,
+    readonly url: string,
+  ) {}
+
+  static async start(config: object, port = 0): Promise<Backend> {
+    const dir = makeTempDir('portico-hooks-');
+    const file = join(dir, 'echo-app.json');
+    writeFileSync(file, JSON.stringify(config));
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'examples/echo-app/main.ts'), '--port', String(port), '--control', '--config', file], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    trackChild(child);
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /listening (\S+)/.exec(out);
+        if (m) resolve(m[1]!);
+      });
+      child.once('exit', (code) => reject(new Error(`EchoApp exited (${code})`)));
+    });
+    return new Backend(child, url);
+  }
+
+  async hooks(): Promise<Hook[]> {
+    return (await (await fetch(`${this.url}/received`)).json()) as Hook[];
+  }
+
+  async control(b: object): Promise<void> {
+    await fetch(`${this.url}/control`, { method: 'POST', body: JSON.stringify(b) });
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const gone = new Promise((r) => this.child.once('exit', r));
+    this.child.kill('SIGTERM');
+    await gone;
+  }
+}
+
+class Client {
+  readonly frames: Frame[] = [];
+  readonly closed: Promise<number>;
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data) => this.frames.push(JSON.parse(String(data)) as Frame));
+    this.closed = new Promise((resolve) => ws.on('close', (code) => resolve(code)));
+  }
+
+  static open(url: string): Promise<Client> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, 'sylkRTC-2');
+      const c = new Client(ws);
+      ws.once('open', () => resolve(c));
+      ws.once('error', reject);
+    });
+  }
+
+  /** The WCS session id the hooks use for this socket: `/client ip:port/server ip:port`. */
+  get sessionId(): string {
+    const s = (this.ws as unknown as { _socket: { localAddress: string; localPort: number; remoteAddress: string; remotePort: number } })._socket;
+    return `/${s.localAddress}:${s.localPort}/${s.remoteAddress}:${s.remotePort}`;
+  }
+
+  async waitFor(test: (f: Frame) => boolean, label: string, timeoutMs = 5000): Promise<Frame> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const f = this.frames.find(test);
+      if (f) return f;
+      if (Date.now() > end) throw new Error(`timed out waiting for ${label}; got ${JSON.stringify(this.frames)}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  async request(name: string, fields: Frame = {}): Promise<Frame> {
+    const transaction = randomUUID();
+    this.ws.send(JSON.stringify({ sylkrtc: name, transaction, ...fields }));
+    return this.waitFor((f) => (f.sylkrtc === 'ack' || f.sylkrtc === 'error') && f.transaction === transaction, `reply to ${name}`);
+  }
+
+  async ok(name: string, fields: Frame = {}): Promise<void> {
+    const reply = await this.request(name, fields);
+    assert.equal(reply.sylkrtc, 'ack', `${name}: ${JSON.stringify(reply)}`);
+  }
+
+  state(session: string, state: string): Promise<Frame> {
+    return this.waitFor((f) => f.sylkrtc === 'session-event' && f.session === session && f.state === state, `${session} ${state}`);
+  }
+
+  registered(account: string): Promise<Frame> {
+    return this.waitFor((f) => f.event === 'registration-state' && f.account === account && f.state === 'registered', `${account} registered`);
+  }
+}
+
+
+let kamailio: Kamailio;
+let backend: Backend;
+let hooks: RestHooks;
+let registry: Registry;
+let gateway: Gateway;
+let door: SylkRtcDoor;
+let server: Server;
+let url: string;
+const clients: Client[] = [];
+
+async function client(): Promise<Client> {
+  const c = await Client.open(url);
+  clients.push(c);
+  return c;
+}
+
+async function until(test: () => boolean | Promise<boolean>, label: string, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await test())) {
+    if (Date.now() > end) throw new Error(`timed out: ${label}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+before(async () => {
+  [kamailio, backend] = await Promise.all([startKamailio({ users: PASSWORDS, domains: [DOMAIN] }), Backend.start({})]);
+  registry = new Registry();
+  hooks = new RestHooks({
+    config: hooksConfig({
+      nodeId: 'node1@127.0.0.1',
+      apps: [{ name: 'shop', url: `${backend.url}/Shop`, timeoutsMs: { default: DEADLINE_MS } }],
+      // The breaker has its own test; here every request must reach the (dead) backend.
+      breaker: { failures: 0 },
+      queue: { retryBaseMs: 50, retryMaxMs: 200 },
+    }),
+    registry,
+    closeTimeoutMs: 500,
+  });
+  gateway = new Gateway({
+    sip: { listen: [{ protocol: 'udp', host: '127.0.0.1', port: 0 }], outboundProxy: `sip:127.0.0.1:${kamailio.port('udp')}`, timers: { t1: 100, t2: 800, t4: 1000 } },
+    domains: [DOMAIN],
+    registration: { expires: 300 },
+    closeTimeoutMs: 1500,
+    policy: hooks,
+  });
+  await gateway.start();
+  door = new SylkRtcDoor(gateway, { pingIntervalMs: 0, app: 'shop' });
+  server = createServer((_req, res) => res.writeHead(404).end());
+  server.on('upgrade', (req, socket, head) => door.handleUpgrade(req, socket, head));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/webrtcgateway/ws`;
+});
+
+after(async () => {
+  for (const c of clients) if (c.ws.readyState === WebSocket.OPEN) c.ws.close();
+  await door?.close();
+  await new Promise((resolve) => server?.close(resolve));
+  await gateway?.close();
+  await hooks?.close();
+  await Promise.all([kamailio?.stop(), backend?.stop()]);
+});
+
+const alice = `alice@${DOMAIN}`;
+const bob = `bob@${DOMAIN}`;
+
+describe('REST hooks under fault', () => {
+  let a: Client;
+  let b: Client;
+
+  beforeEach(() => backend.control({ reset: true }));
+
+  it('with the backend up, alice and bob connect and register', async () => {
+    a = await client();
+    b = await client();
+    await a.ok('account-add', { account: alice, password: ha1('alice', PASSWORDS.alice) });
+    await b.ok('account-add', { account: bob, password: ha1('bob', PASSWORDS.bob) });
+    await Promise.all([a.ok('account-register', { account: alice }), b.ok('account-register', { account: bob })]);
+    await Promise.all([a.registered(alice), b.registered(bob)]);
+  });
+
+  it('backend down: connect and call are refused at once as "unreachable"; registrations go on; their events arrive in order once it is back', async () => {
+    const port = Number(new URL(backend.url).port);
+    await backend.stop();
+    const c = await client();
+    let started = Date.now();
+    const reply = await c.request('account-add', { account: `carol@${DOMAIN}`, password: ha1('carol', PASSWORDS.carol) });
+    assert.deepEqual([reply.sylkrtc, reply.error], ['error', 'hook connect unreachable (ECONNREFUSED)']);
+    assert.ok(Date.now() - started < DEADLINE_MS, 'no stall');
+    started = Date.now();
+    const call = await a.request('session-create', { account: alice, session: 'down-1', uri: bob, sdp: OFFER });
+    assert.equal(call.error, 'hook call unreachable (ECONNREFUSED)');
+    assert.ok(!b.frames.some((f) => f.event === 'incoming-session'), 'no INVITE left');
+    // Signalling that needs no direct hook is unaffected: bob re-registers, twice, while events queue up.
+    for (let i = 0; i < 2; i++) {
+      await b.ok('account-unregister', { account: bob });
+      await until(async () => (await kamailio.locations('bob')).length === 0, 'bob unbound');
+      await b.ok('account-register', { account: bob });
+      await until(async () => (await kamailio.locations('bob')).length === 1, 'bob bound');
+    }
+    await until(() => hooks.queued >= 4, 'events queued');
+    assert.match(await registry.metrics(), /portico_hook_queue_depth\{app="shop"\} [4-9]/);
+
+    backend = await Backend.start({}, port);
+    await until(() => hooks.queued === 0, 'queue drained', 5000);
+    const got = (await backend.hooks()).filter((h) => h.body.sessionId === b.sessionId && h.method === 'RegistrationStatusEvent');
+    assert.deepEqual(
+      got.map((h) => h.body.status),
+      ['UNREGISTERED', 'REGISTERED', 'UNREGISTERED', 'REGISTERED'],
+      'every event, in order, none lost',
+    );
+    assert.doesNotMatch(await registry.metrics(), /portico_hook_events_dropped_total\{/);
+  });
+
+  it('backend slow past the deadline: the client hears "timed out" after the deadline; another client is answered meanwhile', async () => {
+    await backend.control({ method: 'connect', delayMs: 1000 });
+    const c = await client();
+    const started = Date.now();
+    const pending = c.request('account-add', { account: `carol@${DOMAIN}`, password: ha1('carol', PASSWORDS.carol) });
+    await new Promise((r) => setTimeout(r, 50));
+    const pingStarted = Date.now();
+    await a.ok('ping');
+    assert.ok(Date.now() - pingStarted < 100, 'alice is not held up');
+    const reply = await pending;
+    const took = Date.now() - started;
+    assert.equal(reply.error, `hook connect timed out (${DEADLINE_MS} ms)`);
+    assert.ok(took >= DEADLINE_MS - 20 && took < DEADLINE_MS + 200, `answered at the deadline (${took} ms)`);
+  });
+
+  it('backend answering 500: "failed (500 Internal Server Error)", and no INVITE leaves', async () => {
+    await backend.control({ method: 'call', status: 500 });
+    const reply = await a.request('session-create', { account: alice, session: 'err-500', uri: bob, sdp: OFFER });
+    assert.equal(reply.error, 'hook call failed (500 Internal Server Error)');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok(!b.frames.some((f) => f.event === 'incoming-session'));
+  });
+
+  it('backend answering invalid JSON: "failed (invalid JSON)"', async () => {
+    await backend.control({ method: 'connect', invalidJson: true });
+    const c = await client();
+    const reply = await c.request('account-add', { account: `carol@${DOMAIN}`, password: ha1('carol', PASSWORDS.carol) });
+    assert.equal(reply.error, 'hook connect failed (invalid JSON)');
+  });
+
+  it('backend answering after the client left: nothing is registered, the connection is gone, others go on', async () => {
+    hooks.store.update('shop', { timeoutsMs: { default: DEADLINE_MS, connect: 2000 } });
+    await backend.control({ method: 'connect', delayMs: 400 });
+    const connections = gateway.stats().connections;
+    const c = await client();
+    c.ws.send(JSON.stringify({ sylkrtc: 'account-add', transaction: 't', account: `dave@${DOMAIN}`, password: ha1('dave', PASSWORDS.dave) }));
+    c.ws.send(JSON.stringify({ sylkrtc: 'account-register', transaction: 't2', account: `dave@${DOMAIN}` }));
+    await until(async () => (await backend.hooks()).some((h) => h.method === 'connect' && h.body.sipLogin === 'dave'), 'connect sent');
+    c.ws.close();
+    await c.closed;
+    await new Promise((r) => setTimeout(r, 600)); // the answer came and went
+    assert.deepEqual(await kamailio.locations('dave'), []);
+    assert.equal(gateway.stats().connections, connections);
+    await a.ok('ping');
+    hooks.store.update('shop', { timeoutsMs: { default: DEADLINE_MS } });
+  });
+});
