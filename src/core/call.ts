@@ -135,7 +135,7 @@ export class Call extends CoreEmitter<CallEvents> {
     this.incomingHeaders = init.incomingHeaders;
     this.stateValue = init.state;
     this.media = init.media ?? mediaOf(init.offer);
-    this.ref = { id: init.id, connectionId: init.connection.id };
+    this.ref = { id: init.id, connectionId: init.connection.id, peer: init.peer.uri };
     this.log = init.account.log.child({ callId: init.id, sipCallId: this.sipCallId });
     this.session.on('reinvite', (r) => this.onRemoteReinvite(r));
     this.session.on('message', (req) => this.onDialogMessage(req.contentType ?? 'text/plain', req.body.toString('utf8')));
@@ -145,7 +145,7 @@ export class Call extends CoreEmitter<CallEvents> {
   /** @internal Use `connection.createCall()`. */
   static outgoing(connection: Connection, account: Account, cmd: CreateCallCommand, target: string): Call {
     const gateway = connection.gateway;
-    const ref = { id: cmd.id, connectionId: connection.id };
+    const ref = { id: cmd.id, connectionId: connection.id, peer: target };
     const sdp = gateway.media.offerToSip(cmd.sdp, ref);
     let session: OutgoingCall;
     try {
@@ -197,8 +197,17 @@ export class Call extends CoreEmitter<CallEvents> {
       }
     }
     const id = callIdToSessionId(req.callId);
-    const ref = { id, connectionId: connection.id };
-    const offer = session.offer !== undefined ? gateway.media.offerFromSip(session.offer, ref) : undefined;
+    const ref = { id, connectionId: connection.id, peer: peer.uri };
+    let offer: string | undefined;
+    try {
+      offer = session.offer !== undefined ? gateway.media.offerFromSip(session.offer, ref) : undefined;
+    } catch (err) {
+      // An offer the media layer cannot take (no codec in common, malformed SDP): 488 (RFC 3261 §21.4.26).
+      const status = (err as { status?: unknown }).status;
+      session.reject(typeof status === 'number' && status >= 400 && status < 700 ? status : 488, (err as { reason?: string }).reason);
+      account.log.info({ err }, 'incoming call refused: its media cannot be bridged');
+      return undefined;
+    }
     const call = new Call({ connection, account, id, direction: 'incoming', peer, session, offer, incomingHeaders, state: 'connecting' });
     if (!connection.adoptCall(call)) {
       session.reject(486);
@@ -280,21 +289,22 @@ export class Call extends CoreEmitter<CallEvents> {
   /**
    * Ends the call the way its state needs: an unanswered incoming call is declined (486 by
    * default), an unanswered outgoing one CANCELled (RFC 3261 §9.1), an answered one BYEd
-   * (§15.1.1). `terminated` is reported at once; SIP finishes in the background. Idempotent.
+   * (§15.1.1). `terminated` is reported at once (with `reason` when given, e.g. a media timeout);
+   * SIP finishes in the background. Idempotent.
    */
-  terminate(): void {
+  terminate(reason?: string): void {
     if (this.stateValue === 'terminated') return;
     this.connection.policy.report({ type: 'hangup', call: this.policyInfo() });
     const session = this.session;
     const decline = this.connection.gateway.settings.declineCode;
     if (this.direction === 'incoming' && this.stateValue === 'connecting') {
-      this.finish(statusText(decline), true);
+      this.finish(reason ?? statusText(decline), true);
       (session as IncomingCall).reject(decline);
     } else if (session.state === 'Established') {
-      this.finish('200 OK', true);
+      this.finish(reason ?? '200 OK', true);
       void session.terminate('hangup');
     } else {
-      this.finish(statusText(487), true);
+      this.finish(reason ?? statusText(487), true);
       void session.terminate('cancel');
     }
   }

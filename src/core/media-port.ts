@@ -11,6 +11,8 @@ export interface MediaCallRef {
   id: string;
   /** The connection that owns the call. */
   connectionId: string;
+  /** The SIP peer: the callee's URI for outgoing calls, the caller's AOR for incoming ones (media modes are chosen by its domain). */
+  peer?: string;
 }
 
 export interface MediaPort {

@@ -61,6 +61,8 @@ describe('gateway service with the local SIP domain', () => {
       sip: { port: 0, timers: { t1: 20, t2: 160, t4: 200 } },
       shutdown: { timeoutMs: 500 },
       log: { level: 'silent' },
+      // Signalling only: the SDP crosses unchanged, and only the demo users register (media has tests of its own).
+      media: { mode: 'pass-through', echo: { enabled: false } },
     });
     service = await startGatewayService(config, { logger: silent });
     base = service.http.url();

@@ -6,12 +6,15 @@
  * then the gateway, the SIP stack and the local domain.
  */
 import pino, { type Logger } from 'pino';
+import { EmbeddedAuthenticator, OAuth2Authenticator, OmaDoor, type OmaUser } from '../api/oma/index.ts';
 import { SylkRtcDoor } from '../api/sylkrtc/index.ts';
 import { Gateway, type LocalDomainPort } from '../core/index.ts';
 import { AdminApi, RestHooks } from '../hooks/index.ts';
+import { MediaBridge } from '../media/index.ts';
 import { LocalSipDomain } from '../sip/registrar/index.ts';
 import type { SipStackOptions } from '../sip/ua/index.ts';
 import { readTlsFiles, type GatewayConfig } from './config.ts';
+import { EchoService, echoPassword } from './echo-service.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { GatewayHttpServer, type Door } from './server.ts';
 
@@ -31,6 +34,10 @@ export interface GatewayService {
   readonly http: GatewayHttpServer;
   readonly metrics: GatewayMetrics | undefined;
   readonly localDomain: LocalSipDomain | undefined;
+  /** The media bridge every call's SDP crosses. */
+  readonly media: MediaBridge;
+  /** `echo@<local domain>`, when the local domain runs and `media.echo.enabled`. */
+  readonly echo: EchoService | undefined;
   /** The REST hooks (the gateway's policy) and their apps. */
   readonly hooks: RestHooks;
   /** `ws://host:port/webrtcgateway/ws` (wss with TLS). */
@@ -41,6 +48,23 @@ export interface GatewayService {
 
 function isWildcard(host: string): boolean {
   return host === '0.0.0.0' || host === '::' || host === '[::]';
+}
+
+/** The REST door's users with every line's AOR completed (`<msisdn>@<domain>` by default). */
+export function omaUsers(config: GatewayConfig, domain: string): OmaUser[] {
+  return Object.entries(config.oma.users).map(([id, u]) => ({
+    id,
+    loginPassword: u.loginPassword,
+    lines: u.lines.map((l, i) => ({
+      lineId: l.lineId ?? `line${i + 1}`,
+      msisdn: l.msisdn,
+      email: l.email,
+      aor: l.aor ?? `${l.msisdn}@${domain}`,
+      password: l.password,
+      ha1: l.ha1,
+      displayName: l.displayName,
+    })),
+  }));
 }
 
 export async function startGatewayService(config: GatewayConfig, opts: GatewayServiceOptions = {}): Promise<GatewayService> {
@@ -57,10 +81,12 @@ export async function startGatewayService(config: GatewayConfig, opts: GatewaySe
   let localDomain: LocalSipDomain | undefined;
   let localPort: LocalDomainPort | undefined;
   let listen = publicListen;
+  // The echo user joins the local domain's users with a password nobody else knows.
+  const echoUser = !config.sip.outboundProxy && config.media.echo.enabled && !(config.media.echo.user in config.localDomain.users) ? { name: config.media.echo.user, password: echoPassword() } : undefined;
   if (!config.sip.outboundProxy) {
     localDomain = new LocalSipDomain({
       domain: config.localDomain.domain,
-      users: Object.entries(config.localDomain.users).map(([name, password]) => ({ name, password })),
+      users: [...Object.entries(config.localDomain.users).map(([name, password]) => ({ name, password })), ...(echoUser ? [echoUser] : [])],
       listen: publicListen,
       timers: config.sip.timers,
       logger,
@@ -82,6 +108,18 @@ export async function startGatewayService(config: GatewayConfig, opts: GatewaySe
 
   const hooks = new RestHooks({ config: config.hooks, logger, registry: metrics?.registry, closeTimeoutMs: config.shutdown.timeoutMs });
 
+  const m = config.media;
+  const media = new MediaBridge({
+    mode: m.mode,
+    routes: m.routes,
+    host: m.host,
+    announceAddress: m.announceAddress,
+    portRange: m.portRange ? [m.portRange.min, m.portRange.max] : undefined,
+    timers: { setupTimeoutMs: m.setupTimeoutMs, inactivityTimeoutMs: m.inactivityTimeoutMs, rtcpIntervalMs: m.rtcpIntervalMs },
+    logger,
+  });
+  await media.start();
+
   const gateway = new Gateway({
     sip: { listen, outboundProxy: config.sip.outboundProxy, timers: config.sip.timers, userAgent: config.sip.userAgent },
     domains,
@@ -91,10 +129,23 @@ export async function startGatewayService(config: GatewayConfig, opts: GatewaySe
     logger,
     observer: metrics,
     localDomain: localPort,
+    media,
     policy: hooks,
   });
   metrics?.setStatsSource(() => gateway.stats());
-  await gateway.start();
+  // A call the media gave up on (timeout, DTLS failure) ends with the reason the client sees.
+  media.attach((ref, reason) => gateway.connection(ref.connectionId)?.call(ref.id)?.terminate(reason));
+  try {
+    await gateway.start();
+  } catch (err) {
+    media.close();
+    throw err;
+  }
+  let echo: EchoService | undefined;
+  if (echoUser) {
+    echo = new EchoService({ stack: gateway.stack, domain: config.localDomain.domain, user: echoUser.name, password: echoUser.password, host: m.host, logger });
+    await echo.start();
+  }
 
   const http = new GatewayHttpServer({
     host: config.http.host,
@@ -118,7 +169,9 @@ export async function startGatewayService(config: GatewayConfig, opts: GatewaySe
     await http.start();
   } catch (err) {
     await Promise.allSettled(Object.values(doors).map((d) => d.close()));
+    await echo?.close();
     await gateway.close();
+    media.close();
     await hooks.close();
     throw err;
   }
@@ -132,13 +185,17 @@ export async function startGatewayService(config: GatewayConfig, opts: GatewaySe
     metrics,
     localDomain,
     hooks,
+    media,
+    echo,
     wsUrl: () => `${http.url().replace(/^http/, 'ws')}${config.http.wsPath}`,
     close: () =>
       (closing ??= (async () => {
         logger.info('shutting down');
         http.beginClosing();
         await http.close();
+        await echo?.close();
         await gateway.close();
+        media.close();
         // Last: the status events of the connections just closed still get their bounded time.
         await hooks.close();
         logger.info('shut down');
