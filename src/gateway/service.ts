@@ -6,7 +6,6 @@
  * then the gateway, the SIP stack and the local domain.
  */
 import pino, { type Logger } from 'pino';
-import { EmbeddedAuthenticator, OAuth2Authenticator, OmaDoor, type OmaUser } from '../api/oma/index.ts';
 import { SylkRtcDoor } from '../api/sylkrtc/index.ts';
 import { Gateway, type LocalDomainPort } from '../core/index.ts';
 import { AdminApi, RestHooks } from '../hooks/index.ts';
@@ -48,23 +47,6 @@ export interface GatewayService {
 
 function isWildcard(host: string): boolean {
   return host === '0.0.0.0' || host === '::' || host === '[::]';
-}
-
-/** The REST door's users with every line's AOR completed (`<msisdn>@<domain>` by default). */
-export function omaUsers(config: GatewayConfig, domain: string): OmaUser[] {
-  return Object.entries(config.oma.users).map(([id, u]) => ({
-    id,
-    loginPassword: u.loginPassword,
-    lines: u.lines.map((l, i) => ({
-      lineId: l.lineId ?? `line${i + 1}`,
-      msisdn: l.msisdn,
-      email: l.email,
-      aor: l.aor ?? `${l.msisdn}@${domain}`,
-      password: l.password,
-      ha1: l.ha1,
-      displayName: l.displayName,
-    })),
-  }));
 }
 
 export async function startGatewayService(config: GatewayConfig, opts: GatewayServiceOptions = {}): Promise<GatewayService> {
