@@ -119,6 +119,12 @@ describe('HTTP/1.1 client', () => {
     assert.equal(connections - before, 1);
   });
 
+  it('waits out a deadline longer than one timer can hold', async () => {
+    pool = new HttpPool();
+    const res = await pool.request(origin, get('/late/30'), { method: 'GET', timeoutMs: 2 ** 33 });
+    assert.equal(res.status, 200);
+  });
+
   it('retries once on a fresh connection when the server closed a kept-alive one', async () => {
     pool = new HttpPool();
     const before = connections;

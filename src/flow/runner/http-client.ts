@@ -1,4 +1,4 @@
-import { connect as netConnect, type Socket } from 'node:net';
+import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { connect as tlsConnect } from 'node:tls';
 
@@ -42,6 +42,7 @@ export function originOf(url: URL): Origin {
 const MAX_HEAD = 64 * 1024;
 const MAX_BODY = 16 * 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
+const MAX_TIMER_MS = 2 ** 31 - 1;
 const STATUS_LINE = /^(HTTP\/1\.[01]) (\d{3})(?: (.*))?$/;
 
 export interface RequestOptions {
@@ -100,7 +101,9 @@ class HttpConnection {
 
   private arm(now: number, ms: number): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
-    const whole = Math.max(1, Math.ceil(ms));
+    // Whole milliseconds (one timer list per duration), within what setTimeout can wait; a longer
+    // deadline is simply re-armed when the timer fires.
+    const whole = Math.min(Math.max(1, Math.ceil(ms)), MAX_TIMER_MS);
     this.timerDue = now + whole;
     this.timer = setTimeout(this.onTimer, whole);
   }
@@ -440,8 +443,9 @@ export class HttpPool {
 
   private connect(key: string, origin: Origin, timeoutMs: number): Promise<HttpConnection> {
     return new Promise((resolve, reject) => {
+      // No server name for an address literal (RFC 6066 §3).
       const socket = origin.tls
-        ? tlsConnect({ host: origin.host, port: origin.port, servername: origin.host, rejectUnauthorized: false })
+        ? tlsConnect({ host: origin.host, port: origin.port, servername: isIP(origin.host) ? undefined : origin.host, rejectUnauthorized: false })
         : netConnect({ host: origin.host, port: origin.port });
       const conn = new HttpConnection(key, socket, this);
       this.open.add(conn);
@@ -449,7 +453,7 @@ export class HttpPool {
         cleanup();
         conn.destroy();
         reject(new HttpClientError('FLOW_ERR_HTTP_TIMEOUT', `connect to ${origin.host}:${origin.port} timed out`));
-      }, timeoutMs);
+      }, Math.min(timeoutMs, MAX_TIMER_MS));
       const onErr = (err: NodeJS.ErrnoException): void => {
         cleanup();
         reject(new HttpClientError('FLOW_ERR_HTTP_CONNECT', `connect to ${origin.host}:${origin.port}: ${err.code ?? err.message}`));
