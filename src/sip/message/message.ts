@@ -1,7 +1,8 @@
 /**
  * SIP requests and responses (RFC 3261 §7). Headers stay raw in `headers`; the getters below
  * parse on first use and cache the result until the headers change. Messages from `parseMessage`
- * arrive with Via, CSeq, Call-ID, From and To already parsed and validated.
+ * arrive with Via, CSeq, Call-ID, From and To validated and parsed; a plain From or To (see the
+ * parser) has only its tag read, its NameAddr is built on first use.
  */
 import { WORD, scanClass } from './chars.ts';
 import type { CSeq } from './cseq.ts';
@@ -56,6 +57,9 @@ interface ParsedCache {
   cseq?: CSeq;
   from?: NameAddr;
   to?: NameAddr;
+  /** The tags, when known without (or before) the whole From/To: null for none. */
+  fromTag?: string | null;
+  toTag?: string | null;
   vias?: Via[];
   contacts?: NameAddr[];
   wildcard?: boolean;
@@ -111,11 +115,15 @@ export abstract class SipMessageBase {
   }
 
   get fromTag(): string | undefined {
-    return this.from.params.get('tag') ?? undefined;
+    const c = this.parsed();
+    if (c.fromTag === undefined) c.fromTag = this.from.params.get('tag') ?? null;
+    return c.fromTag ?? undefined;
   }
 
   get toTag(): string | undefined {
-    return this.to.params.get('tag') ?? undefined;
+    const c = this.parsed();
+    if (c.toTag === undefined) c.toTag = this.to.params.get('tag') ?? null;
+    return c.toTag ?? undefined;
   }
 
   /** Every Via, top first (RFC 3261 §20.42). */
@@ -195,6 +203,8 @@ export abstract class SipMessageBase {
     if (c.cseq !== undefined) cache.cseq = { ...c.cseq };
     if (c.from !== undefined) cache.from = cloneNameAddr(c.from);
     if (c.to !== undefined) cache.to = cloneNameAddr(c.to);
+    if (c.fromTag !== undefined) cache.fromTag = c.fromTag;
+    if (c.toTag !== undefined) cache.toTag = c.toTag;
     if (c.vias !== undefined) cache.vias = c.vias.map(cloneVia);
     copy.seed(cache);
     return copy;

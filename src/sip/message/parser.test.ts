@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { SipParseError, SipRequest, SipResponse, isRequest, parseMessage } from './index.ts';
+import { SipParseError, SipRequest, SipResponse, isRequest, parseMessage, parseNameAddr } from './index.ts';
 
 const crlf = (lines: string[]): string => lines.join('\r\n');
 
@@ -201,3 +201,57 @@ describe('parseMessage: RFC 3261 §25 grammar details', () => {
 function expectStreamError(text: string, code: string): void {
   assert.throws(() => parseMessage(Buffer.from(text), { stream: true }), (err: unknown) => err instanceof SipParseError && err.code === code);
 }
+
+describe('parseMessage: From and To read lazily when they are plain', () => {
+  const response = (from: string, to: string): string =>
+    crlf([
+      'SIP/2.0 200 OK',
+      'Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKlazy',
+      `From: ${from}`,
+      `To: ${to}`,
+      'Call-ID: lazy-1',
+      'CSeq: 1 REGISTER',
+      'Content-Length: 0',
+      '',
+      '',
+    ]);
+
+  // Plain forms (tag read without parsing) and forms that take the full parser, side by side.
+  const values = [
+    '<sip:r1@127.0.0.1>;tag=abc',
+    '<sip:r1@127.0.0.1:5060>',
+    '"Alice A." <sip:alice@atlanta.example.com>;tag=1928301774',
+    '"Bob"<sips:bob.b+x@biloxi.example.com:5061>;tag=a.b-c_d~e',
+    'Bob <sip:bob@biloxi.com>;tag=x',
+    '<sip:bob@biloxi.com;transport=tcp>;tag=x',
+    '<sip:%62ob@biloxi.com>;TAG=x',
+    '<sip:bob@[::1]:5060>;tag=x;expires=3',
+    'sip:bob@biloxi.com;tag=x',
+    '"A \\"q\\"" <sip:a@b.example>',
+  ];
+
+  for (const value of values) {
+    it(`gives the same From, To and tags as the full parser: ${value}`, () => {
+      const m = parseMessage(Buffer.from(response(value, value)));
+      const reference = parseNameAddr(value);
+      assert.equal(m.fromTag, reference.params.get('tag') ?? undefined);
+      assert.equal(m.toTag, reference.params.get('tag') ?? undefined);
+      assert.deepEqual(m.from, reference);
+      assert.deepEqual(m.to, reference);
+    });
+  }
+
+  it('still rejects a bad From or To eagerly (a port out of range is no plain value)', () => {
+    expectError(response('<sip:r1@127.0.0.1:70000>;tag=a', '<sip:r1@127.0.0.1>'), 'SIP_ERR_BAD_URI');
+    expectError(response('<sip:r1@127.0.0.1>;tag=a', '<sip:r1@127.0.0.1>;tag'), 'SIP_ERR_BAD_NAME_ADDR');
+    expectError(response('<sip:r1@127.0.0.1>;tag=a', '<sip:r1@-bad>;tag=b'), 'SIP_ERR_BAD_URI');
+  });
+
+  it('a clone keeps the tags read without parsing', () => {
+    const m = parseMessage(Buffer.from(response('<sip:r1@127.0.0.1>;tag=f1', '<sip:r1@127.0.0.1>;tag=t1')));
+    const c = m.clone();
+    assert.equal(c.fromTag, 'f1');
+    assert.equal(c.toTag, 't1');
+    assert.equal(c.from.uri.user, 'r1');
+  });
+});

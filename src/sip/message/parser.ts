@@ -1,8 +1,9 @@
 /**
  * Turns one SIP message (a datagram, or a frame cut by `StreamFramer`) into a `SipRequest` or
  * `SipResponse` (RFC 3261 §7, grammar of §25). The start line and the headers every layer needs
- * (Via, CSeq, Call-ID, From, To, Content-Length) are parsed and validated here; every other header
- * stays a raw string until asked for.
+ * (Via, CSeq, Call-ID, From, To, Content-Length) are validated here, and parsed (a plain From or
+ * To only has its tag read: see SIMPLE_NAME_ADDR); every other header stays a raw string until
+ * asked for.
  *
  * Work happens on one latin1 string of the header section (one byte = one char, so offsets are
  * byte offsets) unless the header section holds valid UTF-8, which is then decoded as such.
@@ -89,6 +90,24 @@ function contentLength(value: string, offset: number): number {
 function tagOf(na: NameAddr, which: string, offset: number): void {
   const tag = na.params.get('tag');
   if (tag === null || (tag !== undefined && !isToken(tag))) fail('SIP_ERR_BAD_NAME_ADDR', `invalid ${which} tag`, offset);
+}
+
+/**
+ * The everyday From/To: an optional plain quoted display name, `<sip:user@host[:port]>` and at
+ * most a `;tag=`. Everything this matches is valid name-addr (every piece is a subset of the
+ * classes parseNameAddr checks), so such a value needs no eager parse: its tag is read here and
+ * the NameAddr is built, by the same parseNameAddr, only if someone asks for it. Anything else
+ * is parsed and validated eagerly as before.
+ */
+const SIMPLE_NAME_ADDR =
+  /^(?:"[\x20\x21\x23-\x5b\x5d-\x7e]*" ?)?<sips?:[A-Za-z0-9._~!*'()+-]+@[A-Za-z0-9][A-Za-z0-9.-]*(?::([0-9]{1,5}))?>(?:;tag=([A-Za-z0-9.!%*_+`'~-]+))?$/;
+
+/** The tag of a value SIMPLE_NAME_ADDR matches (null: none); undefined when it needs the full parser. */
+function simpleTag(value: string): string | null | undefined {
+  const m = SIMPLE_NAME_ADDR.exec(value);
+  if (m === null) return undefined;
+  if (m[1] !== undefined && Number(m[1]) > 65535) return undefined; // let the parser say why
+  return m[2] ?? null;
 }
 
 export function parseMessage(buf: Buffer, opts: ParseOptions = {}): SipMessage {
@@ -252,10 +271,18 @@ export function parseMessage(buf: Buffer, opts: ParseOptions = {}): SipMessage {
   if (!isResponse && cseq.method !== method) {
     fail('SIP_ERR_CSEQ_MISMATCH', `CSeq method ${cseq.method} differs from request method ${method}`, offsets[cseqIdx]);
   }
-  const from = at(offsets[fromIdx], parseNameAddr, values[fromIdx]);
-  tagOf(from, 'From', offsets[fromIdx]);
-  const to = at(offsets[toIdx], parseNameAddr, values[toIdx]);
-  tagOf(to, 'To', offsets[toIdx]);
+  const fromTag = simpleTag(values[fromIdx]);
+  let from: NameAddr | undefined;
+  if (fromTag === undefined) {
+    from = at(offsets[fromIdx], parseNameAddr, values[fromIdx]);
+    tagOf(from, 'From', offsets[fromIdx]);
+  }
+  const toTag = simpleTag(values[toIdx]);
+  let to: NameAddr | undefined;
+  if (toTag === undefined) {
+    to = at(offsets[toIdx], parseNameAddr, values[toIdx]);
+    tagOf(to, 'To', offsets[toIdx]);
+  }
 
   // Body (RFC 3261 §18.3): Content-Length bytes; on a datagram without it, the rest of the packet.
   const available = buf.length - bodyStart;
@@ -279,6 +306,6 @@ export function parseMessage(buf: Buffer, opts: ParseOptions = {}): SipMessage {
     if (uri.headers.size > 0) fail('SIP_ERR_BAD_URI', 'headers in the Request-URI', start + uriOffset + uriText.indexOf('?'));
     msg = new SipRequest(method, uri, headers, body);
   }
-  msg.seed({ callId, cseq, from, to, vias });
+  msg.seed({ callId, cseq, from, to, vias, fromTag, toTag });
   return msg;
 }
