@@ -3,6 +3,7 @@
  */
 import { Command } from 'commander';
 import { registerFlowCommands } from '../flow/cli.ts';
+import { registerAppCommands } from './app-command.ts';
 import { registerGatewayCommand } from './gateway-command.ts';
 import { registerSipCommands } from './sip-commands.ts';
 
@@ -13,6 +14,7 @@ program
   .showHelpAfterError();
 
 registerGatewayCommand(program);
+registerAppCommands(program);
 
 registerSipCommands(program);
 
