@@ -4,7 +4,7 @@
  */
 import type { CSeq } from './cseq.ts';
 import { formatCSeq } from './cseq.ts';
-import { SipHeaders } from './headers.ts';
+import { SipHeaders, headerKey } from './headers.ts';
 import { SipRequest, SipResponse } from './message.ts';
 import { formatNameAddr } from './name-addr.ts';
 import type { NameAddr } from './name-addr.ts';
@@ -56,15 +56,21 @@ const DEFAULT_MAX_FORWARDS = '70';
 export function createRequest(o: CreateRequestOptions): SipRequest {
   const uri = typeof o.uri === 'string' ? parseUri(o.uri) : o.uri;
   const cseq: CSeq = typeof o.cseq === 'number' ? { seq: o.cseq, method: o.method } : o.cseq;
-  const extra = new SipHeaders();
-  addHeaders(extra, o.headers);
+  // Extra headers go after the mandatory ones; an array of pairs (the usual form) is appended as
+  // it is, anything else through a scratch SipHeaders.
+  const pairs: ReadonlyArray<readonly [string, string]> | undefined = Array.isArray(o.headers) ? o.headers : undefined;
+  let extra: SipHeaders | undefined;
+  if (o.headers !== undefined && pairs === undefined) addHeaders((extra = new SipHeaders()), o.headers);
   const h = new SipHeaders();
-  if (!extra.has('Max-Forwards')) h.append('Max-Forwards', DEFAULT_MAX_FORWARDS);
+  if (!(pairs ? pairs.some(([name]) => headerKey(name) === 'max-forwards') : extra?.has('Max-Forwards'))) {
+    h.append('Max-Forwards', DEFAULT_MAX_FORWARDS);
+  }
   h.append('To', typeof o.to === 'string' ? o.to : formatNameAddr(o.to));
   h.append('From', typeof o.from === 'string' ? o.from : formatNameAddr(o.from));
   h.append('Call-ID', o.callId);
   h.append('CSeq', formatCSeq(cseq));
-  for (const [name, value] of extra.entries()) h.append(name, value);
+  if (pairs) for (const [name, value] of pairs) h.append(name, value);
+  else if (extra) for (const [name, value] of extra.entries()) h.append(name, value);
   if (o.contentType !== undefined) h.set('Content-Type', o.contentType);
   return new SipRequest(o.method, uri, h, toBody(o.body));
 }
