@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real SIP peers the interop tests run against, when they are missing:
 # SIPp (Debian sip-tester) and Kamailio with its TLS and WebSocket modules; with --bench, wrk too.
+# The end-to-end tests (test/e2e) also need Debian's Chromium (driven by playwright-core at
+# /usr/bin/chromium) and iproute2 (their private network namespace).
 set -euo pipefail
 
 need=()
@@ -10,6 +12,11 @@ kam_lib=$(dpkg -L kamailio 2>/dev/null | grep -m1 '/modules/tm.so$' | xargs -r d
 [ -n "$kam_lib" ] && [ -f "$kam_lib/websocket.so" ] || need+=(kamailio-websocket-modules)
 [ -n "$kam_lib" ] && [ -f "$kam_lib/tls.so" ] || need+=(kamailio-tls-modules)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+root_dir=$(cd "$(dirname "$0")/.." && pwd)
+if ls "$root_dir"/test/e2e/*.test.ts >/dev/null 2>&1; then
+  [ -x /usr/bin/chromium ] || need+=(chromium)
+  command -v ip >/dev/null 2>&1 || need+=(iproute2)
+fi
 # Benchmarks also measure against wrk (HTTP load).
 if [ "${1:-}" = "--bench" ]; then command -v wrk >/dev/null 2>&1 || need+=(wrk); fi
 

@@ -53,8 +53,14 @@ export class EchoService {
     this.opts.logger.info({ aor: this.aor }, 'echo service registered');
   }
 
-  stats(callId: string) {
-    return this.echo.stats(callId);
+  /** Packets echoed for the call with this SIP Call-ID, while it lasts. */
+  stats(sipCallId: string) {
+    return this.echo.stats(sipCallId);
+  }
+
+  /** Packets echoed since start, over all calls. */
+  get totalEchoed(): number {
+    return this.echo.totalEchoed;
   }
 
   private onInvite(call: IncomingCall): void {

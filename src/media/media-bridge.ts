@@ -91,6 +91,12 @@ export class MediaBridge implements MediaPort {
     return this.bridges.get(this.key(call))?.stats();
   }
 
+  /** Counters of the bridged call with this id (on any connection). */
+  callStats(callId: string): CallBridgeStats | undefined {
+    for (const b of this.bridges.values()) if (b.id === callId) return b.stats();
+    return undefined;
+  }
+
   get activeBridges(): number {
     return this.bridges.size;
   }

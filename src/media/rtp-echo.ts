@@ -32,6 +32,8 @@ export class RtpEcho {
   private readonly pool: UdpSocketPool;
   private readonly legs = new Map<string, { leg: RtpLeg; stats: EchoStats; timer: NodeJS.Timeout }>();
   private closed = false;
+  /** Every packet echoed since start, over all calls. */
+  totalEchoed = 0;
 
   constructor(opts: RtpEchoOptions = {}) {
     this.opts = opts;
@@ -64,6 +66,7 @@ export class RtpEcho {
         stats.received++;
         leg.send(pkt);
         stats.echoed++;
+        this.totalEchoed++;
       },
     });
     leg.acceptedPayloadTypes = new Set(codecs.map((c) => c.pt));
