@@ -212,14 +212,15 @@ export class SipStack {
   /** @internal Whether `uri` equals our Contact URI for `contactUser` (RFC 3261 §19.1.4). */
   isOurContact(uri: SipUri, contactUser: string, protocol: TransportProtocol): boolean {
     // The template's maps are never handed out, so sharing them here is safe.
-    return uriEquals(uri, { ...this.contactTemplate(protocol).uri, user: contactUser });
+    const t = this.contactTemplate(protocol).uri;
+    return uriEquals(uri, { scheme: t.scheme, user: contactUser, host: t.host, port: t.port, params: t.params, headers: t.headers });
   }
 
   private contactTemplate(protocol: TransportProtocol): { uri: SipUri; text: string } {
     let t = this.contactTemplates.get(protocol);
     if (!t) {
-      const uri = this.contactFor('u', protocol).uri;
-      delete uri.user;
+      const full = this.contactFor('u', protocol).uri;
+      const uri: SipUri = { scheme: full.scheme, host: full.host, port: full.port, params: full.params, headers: full.headers };
       // host[:port][;params] as formatUri writes them after "scheme:".
       t = { uri, text: formatUri(uri).slice(uri.scheme.length + 1) };
       // Listeners are bound once, so a template made after start() stays right.
