@@ -80,6 +80,38 @@ const mediaSchema = z
   })
   .strict();
 
+const seconds = (what: string, min = 1) => z.number({ error: `expected ${what} in seconds` }).int({ error: `expected whole seconds` }).min(min, { error: `expected at least ${min} s` });
+const httpUrl = z.string({ error: 'expected an http(s) URL' }).regex(/^https?:\/\/[^\s]+$/i, { error: 'expected an http(s) URL' });
+
+/** One line of a REST-door user: its number on the REST side, its SIP identity and credentials. */
+const omaLine = z
+  .object(
+    {
+      lineId: z.string({ error: 'expected a line id such as line1' }).min(1).max(64).optional(),
+      msisdn: z.string({ error: 'expected a global number such as +12065550100' }).regex(/^\+[0-9]{3,20}$/, { error: 'expected a global number such as +12065550100' }),
+      email: z.string({ error: 'expected an e-mail address' }).max(256).optional(),
+      /** SIP address of record; default `<msisdn>@<the SIP domain>`. */
+      aor: z.string({ error: 'expected user@domain' }).regex(/^[^\s@]+@[^\s@]+$/, { error: 'expected user@domain' }).optional(),
+      password: z.string({ error: 'expected a password' }).min(1).optional(),
+      /** H(user:realm:password) instead of the password. */
+      ha1: z.string({ error: 'expected 32 hex digits' }).regex(/^[0-9a-fA-F]{32}$/, { error: 'expected 32 hex digits' }).optional(),
+      displayName: z.string().max(128).optional(),
+    },
+    { error: 'expected a line { msisdn, aor?, password | ha1, ... }' },
+  )
+  .strict();
+
+const omaUser = z
+  .object(
+    {
+      lines: z.array(omaLine, { error: 'expected a list of lines' }).min(1, { error: 'expected at least one line' }).max(16),
+      /** Password of the embedded login form (development only). */
+      loginPassword: z.string().min(1).optional(),
+    },
+    { error: 'expected a user { lines: [...] }' },
+  )
+  .strict();
+
 export const DEFAULT_DEMO_USERS: Record<string, string> = { alice: 'alice', bob: 'bob', carol: 'carol' };
 
 export const configSchema = z
@@ -170,6 +202,69 @@ export const configSchema = z
       .prefault({}),
     /** REST hooks: the operator's web application allows, denies and changes (src/hooks/README.md). */
     hooks: hooksConfigSchema.prefault({}),
+    /** The REST door (OMA/GSMA-style WebRTC API with a notification channel); see src/api/oma/PROTOCOL.md. */
+    oma: z
+      .object({
+        enabled: z.boolean({ error: 'expected true or false' }).default(false),
+        /** INIT: the web app's entry, answered 303 to the login page. */
+        initPath: z.string().regex(/^\/\S*$/, { error: 'expected a path starting with /' }).default('/webrtc'),
+        /** Where reg_srv sends the browser with sessionId and clientId (a path on the gateway, or a URL). */
+        appUrl: z.string().min(1).default('/wrcprohome.html'),
+        /** The gateway's URL as clients reach it, for the URLs the door hands out; default from the Host header. */
+        publicUrl: httpUrl.optional(),
+        /** User id (as the identity provider names it) → lines. */
+        users: z.record(z.string().regex(/^[A-Za-z0-9._@+-]{1,128}$/, { error: 'expected a user id' }), omaUser, { error: 'expected a map of user id to { lines }' }).default({}),
+        auth: z
+          .object({
+            /** `embedded`: the configured users, no identity provider (development); `oauth2`: the production path. */
+            mode: z.enum(['embedded', 'oauth2'], { error: 'expected "embedded" or "oauth2"' }).default('embedded'),
+            /** Embedded only: accept reg_srv's user_id alone (load tests, development). */
+            trustUserId: z.boolean({ error: 'expected true or false' }).default(true),
+            oauth2: z
+              .object({
+                authorizeUrl: httpUrl,
+                tokenUrl: httpUrl,
+                userInfoUrl: httpUrl.optional(),
+                clientId: z.string().min(1),
+                clientSecret: z.string().min(1).optional(),
+                scope: z.string().optional(),
+                userClaim: z.string().min(1).default('sub'),
+              })
+              .strict()
+              .optional(),
+          })
+          .strict()
+          .prefault({})
+          .refine((a) => a.mode !== 'oauth2' || a.oauth2 !== undefined, { error: 'mode oauth2 needs oauth2 { authorizeUrl, tokenUrl, clientId }' }),
+        channel: z
+          .object({
+            defaultLifetimeS: seconds('a lifetime').default(3600),
+            minLifetimeS: seconds('a lifetime').default(10),
+            maxLifetimeS: seconds('a lifetime').default(86_400),
+            /** Period of the gateway's connCheck on WebSockets; 0: none. */
+            checkIntervalS: seconds('an interval', 0).default(60),
+            longPollTimeoutMs: positiveMs('a timeout').default(25_000),
+            maxQueued: z.number().int().min(1).default(256),
+          })
+          .strict()
+          .prefault({}),
+        session: z
+          .object({
+            /** A session without a notification channel ends after this long without a request. */
+            idleTimeoutS: seconds('a timeout').default(120),
+            maxChannels: z.number().int().min(1).default(4),
+            maxSubscriptions: z.number().int().min(1).default(16),
+            maxCalls: z.number().int().min(1).default(8),
+            maxChats: z.number().int().min(1).default(64),
+            registerTimeoutMs: positiveMs('a timeout').default(10_000),
+          })
+          .strict()
+          .prefault({}),
+        maxBodyBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
+        maxSessions: z.number().int().min(1).default(10_000),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

@@ -17,6 +17,14 @@ export interface Door {
   close(): Promise<void>;
 }
 
+/** A front door answering plain HTTP requests under some paths (the REST door). */
+export interface HttpDoor {
+  /** Whether this door answers `path` (origin-form, query included). */
+  handles(path: string): boolean;
+  handleRequest(req: IncomingMessage, res: ServerResponse): void;
+  close(): Promise<void>;
+}
+
 export interface HealthReport {
   ok: boolean;
   [key: string]: unknown;
@@ -51,6 +59,9 @@ export class GatewayHttpServer {
   private readonly opts: GatewayHttpServerOptions;
   private readonly server: Server;
   private readonly doors = new Map<string, Door>();
+  /** Upgrades whose path starts with a prefix (notification channels carry ids in the path). */
+  private readonly prefixDoors: Array<[string, Door]> = [];
+  private readonly httpDoors: HttpDoor[] = [];
   private readonly log: Logger;
   private state: 'new' | 'listening' | 'closing' | 'closed' = 'new';
   private closingPromise: Promise<void> | undefined;
@@ -75,6 +86,17 @@ export class GatewayHttpServer {
   addDoor(path: string, door: Door): void {
     if (this.doors.has(path)) throw new Error(`a door already serves ${path}`);
     this.doors.set(path, door);
+  }
+
+  /** Routes WebSocket upgrades whose path starts with `prefix` to `door` (after the exact paths). */
+  addUpgradePrefix(prefix: string, door: Door): void {
+    if (this.prefixDoors.some(([p]) => p === prefix)) throw new Error(`a door already serves ${prefix}`);
+    this.prefixDoors.push([prefix, door]);
+  }
+
+  /** Hands HTTP requests that `door.handles()` to it, before /healthz and /metrics are looked at. */
+  addHttpDoor(door: HttpDoor): void {
+    this.httpDoors.push(door);
   }
 
   async start(): Promise<void> {
@@ -116,7 +138,8 @@ export class GatewayHttpServer {
 
   private async doClose(): Promise<void> {
     this.beginClosing();
-    await Promise.allSettled([...this.doors.values()].map((d) => d.close()));
+    const all = new Set<{ close(): Promise<void> }>([...this.doors.values(), ...this.prefixDoors.map(([, d]) => d), ...this.httpDoors]);
+    await Promise.allSettled([...all].map((d) => d.close()));
     if (this.server.listening) {
       const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
       this.server.closeIdleConnections();
@@ -132,7 +155,7 @@ export class GatewayHttpServer {
     socket.on('error', (err) => this.log.debug({ err }, 'upgrade socket error'));
     if (this.state !== 'listening') return refuseUpgrade(socket, 503, 'Service Unavailable', { 'Retry-After': '5' });
     const path = pathOf(req.url);
-    const door = this.doors.get(path);
+    const door = this.doors.get(path) ?? this.prefixDoors.find(([prefix]) => path.startsWith(prefix))?.[1];
     if (!door) {
       this.log.info({ path, remote: req.socket.remoteAddress }, 'upgrade to an unknown path refused');
       return refuseUpgrade(socket, 404, 'Not Found');
@@ -150,6 +173,8 @@ export class GatewayHttpServer {
     const path = pathOf(req.url);
     try {
       if (this.opts.admin && (await this.opts.admin.handle(req, res))) return;
+      const httpDoor = this.httpDoors.find((d) => d.handles(path));
+      if (httpDoor) return httpDoor.handleRequest(req, res);
       if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'Method Not Allowed\n', { Allow: 'GET, HEAD' });
       if (path === '/healthz') {
         const report = this.opts.health();
@@ -172,7 +197,12 @@ export class GatewayHttpServer {
 }
 
 function pathOf(url: string | undefined): string {
-  const u = url ?? '/';
+  let u = url ?? '/';
+  // Absolute-form request targets (RFC 9112 §3.2.2): keep the path.
+  if (/^https?:\/\//i.test(u)) {
+    const slash = u.indexOf('/', u.indexOf('//') + 2);
+    u = slash < 0 ? '/' : u.slice(slash);
+  }
   const q = u.indexOf('?');
   return q >= 0 ? u.slice(0, q) : u;
 }

@@ -6,6 +6,7 @@
  * then the gateway, the SIP stack and the local domain.
  */
 import pino, { type Logger } from 'pino';
+import { EmbeddedAuthenticator, OAuth2Authenticator, OmaDoor, type OmaUser } from '../api/oma/index.ts';
 import { SylkRtcDoor } from '../api/sylkrtc/index.ts';
 import { Gateway, type LocalDomainPort } from '../core/index.ts';
 import { AdminApi, RestHooks } from '../hooks/index.ts';
@@ -39,6 +40,8 @@ export interface GatewayService {
   readonly echo: EchoService | undefined;
   /** The REST hooks (the gateway's policy) and their apps. */
   readonly hooks: RestHooks;
+  /** The REST door, when `oma.enabled`. */
+  readonly oma: OmaDoor | undefined;
   /** `ws://host:port/webrtcgateway/ws` (wss with TLS). */
   wsUrl(): string;
   /** Graceful shutdown; idempotent. */
@@ -47,6 +50,53 @@ export interface GatewayService {
 
 function isWildcard(host: string): boolean {
   return host === '0.0.0.0' || host === '::' || host === '[::]';
+}
+
+/** The REST door's users with every line's AOR completed (`<msisdn>@<domain>` by default). */
+export function omaUsers(config: GatewayConfig, domain: string): OmaUser[] {
+  return Object.entries(config.oma.users).map(([id, u]) => ({
+    id,
+    loginPassword: u.loginPassword,
+    lines: u.lines.map((l, i) => ({
+      lineId: l.lineId ?? `line${i + 1}`,
+      msisdn: l.msisdn,
+      email: l.email,
+      aor: l.aor ?? `${l.msisdn}@${domain}`,
+      password: l.password,
+      ha1: l.ha1,
+      displayName: l.displayName,
+    })),
+  }));
+}
+
+/** The REST door as the configuration describes it. */
+function createOmaDoor(config: GatewayConfig, gateway: Gateway, users: OmaUser[], logger: Logger): OmaDoor {
+  const { auth: a, channel: c, session: sess } = config.oma;
+  return new OmaDoor(gateway, {
+    authenticator: a.mode === 'oauth2' ? new OAuth2Authenticator(a.oauth2!, users) : new EmbeddedAuthenticator(users, { trustUserId: a.trustUserId }),
+    initPath: config.oma.initPath,
+    appUrl: config.oma.appUrl,
+    publicUrl: config.oma.publicUrl,
+    maxBodyBytes: config.oma.maxBodyBytes,
+    maxSessions: config.oma.maxSessions,
+    logger,
+    session: {
+      idleTimeoutMs: sess.idleTimeoutS * 1000,
+      maxChannels: sess.maxChannels,
+      maxSubscriptions: sess.maxSubscriptions,
+      maxCalls: sess.maxCalls,
+      maxChats: sess.maxChats,
+      registerTimeoutMs: sess.registerTimeoutMs,
+      channel: {
+        defaultLifetimeS: c.defaultLifetimeS,
+        minLifetimeS: c.minLifetimeS,
+        maxLifetimeS: c.maxLifetimeS,
+        checkIntervalMs: c.checkIntervalS * 1000,
+        longPollTimeoutMs: c.longPollTimeoutMs,
+        maxQueued: c.maxQueued,
+      },
+    },
+  });
 }
 
 export async function startGatewayService(config: GatewayConfig, opts: GatewayServiceOptions = {}): Promise<GatewayService> {
@@ -63,12 +113,19 @@ export async function startGatewayService(config: GatewayConfig, opts: GatewaySe
   let localDomain: LocalSipDomain | undefined;
   let localPort: LocalDomainPort | undefined;
   let listen = publicListen;
+  const restUsers = config.oma.enabled ? omaUsers(config, config.sip.domains[0] ?? config.localDomain.domain) : [];
+  // Development: REST-door lines with a password in the local domain are users of it too.
+  const restSipUsers: Array<{ name: string; password: string }> = [];
+  for (const l of restUsers.flatMap((u) => u.lines)) {
+    const at = l.aor.lastIndexOf('@');
+    if (l.password && l.aor.slice(at + 1) === config.localDomain.domain && !(l.aor.slice(0, at) in config.localDomain.users)) restSipUsers.push({ name: l.aor.slice(0, at), password: l.password });
+  }
   // The echo user joins the local domain's users with a password nobody else knows.
   const echoUser = !config.sip.outboundProxy && config.media.echo.enabled && !(config.media.echo.user in config.localDomain.users) ? { name: config.media.echo.user, password: echoPassword() } : undefined;
   if (!config.sip.outboundProxy) {
     localDomain = new LocalSipDomain({
       domain: config.localDomain.domain,
-      users: [...Object.entries(config.localDomain.users).map(([name, password]) => ({ name, password })), ...(echoUser ? [echoUser] : [])],
+      users: [...Object.entries(config.localDomain.users).map(([name, password]) => ({ name, password })), ...(echoUser ? [echoUser] : []), ...(config.sip.outboundProxy ? [] : restSipUsers)],
       listen: publicListen,
       timers: config.sip.timers,
       logger,
@@ -147,10 +204,15 @@ export async function startGatewayService(config: GatewayConfig, opts: GatewaySe
     ? opts.doors(gateway, logger)
     : { [config.http.wsPath]: new SylkRtcDoor(gateway, { logger, app: config.hooks.listenerApps[config.http.wsPath] }) };
   for (const [path, door] of Object.entries(doors)) http.addDoor(path, door);
+  const oma = config.oma.enabled ? createOmaDoor(config, gateway, restUsers, logger) : undefined;
+  if (oma) {
+    http.addHttpDoor(oma);
+    http.addUpgradePrefix(oma.upgradePrefix, oma);
+  }
   try {
     await http.start();
   } catch (err) {
-    await Promise.allSettled(Object.values(doors).map((d) => d.close()));
+    await Promise.allSettled([...Object.values(doors), ...(oma ? [oma] : [])].map((d) => d.close()));
     await echo?.close();
     await gateway.close();
     media.close();
@@ -167,6 +229,7 @@ export async function startGatewayService(config: GatewayConfig, opts: GatewaySe
     metrics,
     localDomain,
     hooks,
+    oma,
     media,
     echo,
     wsUrl: () => `${http.url().replace(/^http/, 'ws')}${config.http.wsPath}`,
