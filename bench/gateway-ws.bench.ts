@@ -32,6 +32,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { DEFAULT_DOOR_OPTIONS } from '../src/api/sylkrtc/index.ts';
 import { Kamailio } from '../test/interop/peers/kamailio.ts';
 import { cpuTimeMs, makeTempDir } from '../test/interop/peers/processes.ts';
 import { Sipp, type SippOptions } from '../test/interop/peers/sipp.ts';
@@ -328,7 +329,8 @@ function minusSipp(client: Quantiles, sipp: Quantiles): { p50: number; p99: numb
 }
 
 function describeLoop(s: ChildSnapshot): string {
-  return `gateway event-loop delay p99 ${s.loop.p99} ms, max ${s.loop.max} ms`;
+  const { minor, major } = s.gc;
+  return `gateway event-loop delay p99 ${s.loop.p99} ms, max ${s.loop.max} ms, GC ${minor.count} minor (${minor.totalMs} ms, longest ${minor.maxMs}) and ${major.count} major (${major.totalMs} ms, longest ${major.maxMs})`;
 }
 
 // --- the run ------------------------------------------------------------------------------
@@ -370,7 +372,8 @@ try {
   );
   progress(`      SIPp → Kamailio: ${sipp.perSecond} REGISTER/s (${sipp.ok} ok, ${sipp.failed} failed; Kamailio ${sipp.peerCpuUs} µs CPU each; other processes ${sipp.otherCores} cores)`);
 
-  gateway = await GatewayProcess.start(gatewayConfig(`sip:${kamailio.address('udp')}`), { logFile: join(logDir, 'gateway-register.log') });
+  gateway = await GatewayProcess.start(gatewayConfig(`sip:${kamailio.address('udp')}`), { logFile: join(logDir, 'gateway-register.log'), signallingOnly: true });
+  const gatewayStarted = now();
   // Warm up (JIT, pools), then let the un-REGISTERs of the closed warm-up sockets and their transactions end.
   const warm = await openClients(gateway.wsUrl, WARMUP_ACCOUNTS, WINDOW);
   await registerAll(warm.clients, 'w', WINDOW);
@@ -413,6 +416,7 @@ try {
     clientCpuMsPerRegistration: Number(((clientCpu.user + clientCpu.system) / 1000 / Math.max(1, reg.ok)).toFixed(3)),
     kamailioCpuUsPerRegistration: { sippDirect: sipp.peerCpuUs, portico: reg.ok > 0 ? Math.round((kamCpu * 1000) / reg.ok) : 0 },
     gatewayLoopDelayMs: gw1.loop,
+    gatewayGc: gw1.gc,
     otherCores: { sippDirect: sipp.otherCores, portico: regOtherCores },
   };
   result.registrations = registrations;
@@ -439,14 +443,27 @@ try {
     sipTransactionsLeft: registered.stats.sipTransactions,
   };
   result.memory = memory;
-  if (values['heap-snapshot']) {
-    await gateway.heapSnapshot(values['heap-snapshot']);
-    progress(`      heap snapshot of the gateway: ${values['heap-snapshot']}`);
-  }
   progress(
     `      ${memory.liveAccounts} registered accounts on ${memory.connections} sockets: ${memory.heapBytesPerAccount} B heap and ${memory.rssBytesPerAccount} B RSS per account ` +
       `(${memory.heapBytesPerConnectionBeforeRegistering} B heap per socket before its account; gateway heap ${memory.heapMiB} MiB, RSS ${memory.rssMiB} MiB)`,
   );
+  if (values['heap-snapshot']) {
+    await gateway.heapSnapshot(values['heap-snapshot']);
+    progress(`      heap snapshot of the gateway: ${values['heap-snapshot']}`);
+  }
+
+  // The door pings every socket in one sweep every pingIntervalMs (counted from its start, just
+  // before the gateway said ready): measure the stall of one sweep over these sockets, and keep the
+  // latency run below clear of the next one.
+  const pingEvery = DEFAULT_DOOR_OPTIONS.pingIntervalMs;
+  const nextSweep = gatewayStarted + Math.ceil((now() - gatewayStarted + 1000) / pingEvery) * pingEvery;
+  progress(`      waiting ${Math.round((nextSweep - now()) / 1000)} s for the door's WebSocket ping sweep (every ${pingEvery / 1000} s) over ${registered.stats.connections} sockets`);
+  await sleep(nextSweep - now() - 1000);
+  await gateway.snapshot();
+  await sleep(3000);
+  const sweep = await gateway.snapshot();
+  result.pingSweep = { sockets: registered.stats.connections, gatewayLoopMaxMs: sweep.loop.max, gatewayGc: sweep.gc };
+  progress(`      ping sweep: the gateway's event loop stalled up to ${sweep.loop.max} ms`);
 
   // 4a. Registration latency at half the rate just measured, with the 10,000 still connected.
   const regRate = Math.max(10, Math.round(regPerSecond / 2));
@@ -475,7 +492,7 @@ try {
     regRate,
     regCount,
   );
-  const registrationLatency = { rate: regRate, requests: regCount, failed: regLatencyFailed, clientMs: regSplit.total, sipAtGatewayMs: regSplit.sip, addedMs: regSplit.added, sippDirectMs: sippReg.ms, addedVsSippDirectMs: minusSipp(regSplit.total, sippReg.ms), retransmitted: retransmitted(regRecords), gatewayLoopDelayMs: regLoop.loop, otherCores: regLatencyOtherCores };
+  const registrationLatency = { rate: regRate, requests: regCount, failed: regLatencyFailed, clientMs: regSplit.total, sipAtGatewayMs: regSplit.sip, addedMs: regSplit.added, sippDirectMs: sippReg.ms, addedVsSippDirectMs: minusSipp(regSplit.total, sippReg.ms), retransmitted: retransmitted(regRecords), gatewayLoopDelayMs: regLoop.loop, gatewayGc: regLoop.gc, otherCores: regLatencyOtherCores };
   progress(
     `[3/4] registration latency at ${regRate}/s (account-register → registered): client p50 ${regSplit.total.p50} / p99 ${regSplit.total.p99} ms, ` +
       `of which Kamailio (REGISTER → 401, REGISTER → 200, at the gateway's socket) p50 ${regSplit.sip.p50} / p99 ${regSplit.sip.p99} ms; ` +
@@ -501,7 +518,8 @@ try {
   );
   progress(`[4/4] calls: SIPp UAC → SIPp UAS: ${sippCalls.perSecond} calls/s (${sippCalls.ok} ok, ${sippCalls.failed} failed), ${CALL_WINDOW} in flight; other processes ${sippCalls.otherCores} cores`);
 
-  gateway = await GatewayProcess.start(gatewayConfig(`sip:${uas.address}`), { logFile: join(logDir, 'gateway-calls.log') });
+  gateway = await GatewayProcess.start(gatewayConfig(`sip:${uas.address}`), { logFile: join(logDir, 'gateway-calls.log'), signallingOnly: true });
+  progress(`      gateway media plane: ${gateway.mediaMode} (signalling only: the offer crosses to SIP unchanged)`);
   const callers = (await openClients(gateway.wsUrl, CALL_WINDOW, CALL_WINDOW)).clients;
   live.push(...callers);
   const added0 = await Promise.all(callers.map((c, i) => c.request('account-add', { account: `c${i}@${DOMAIN}`, password: ha1(`c${i}`) })));
@@ -524,9 +542,11 @@ try {
     failed: calls.failed,
     ...(calls.firstFailure ? { firstFailure: calls.firstFailure } : {}),
     offerBytes: OFFER.length,
+    mediaMode: gateway.mediaMode,
     gatewayCpuMsPerCall: Number((cpuMs(c0.cpu, c1.cpu) / Math.max(1, calls.ok)).toFixed(3)),
     clientCpuMsPerCall: Number(((callClientCpu.user + callClientCpu.system) / 1000 / Math.max(1, calls.ok)).toFixed(3)),
     gatewayLoopDelayMs: c1.loop,
+    gatewayGc: c1.gc,
     otherCores: { sippDirect: sippCalls.otherCores, portico: callOtherCores },
   };
   result.calls = callFigures;
@@ -575,6 +595,7 @@ try {
     addedVsSippDirectMs: minusSipp(callSplit.total, sippCallRate.ms),
     retransmitted: retransmitted(callRecords),
     gatewayLoopDelayMs: callLoop.loop,
+    gatewayGc: callLoop.gc,
     otherCores: callLatencyOtherCores,
   };
   progress(

@@ -26,9 +26,9 @@
 import dgram from 'node:dgram';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { constants as perfConstants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { writeHeapSnapshot } from 'node:v8';
-import { parseConfig, startGatewayService } from '../../src/gateway/index.ts';
+import { configSchema, parseConfig, startGatewayService } from '../../src/gateway/index.ts';
 
 export interface ProbeRecord {
   /** INVITE: the Call-ID; REGISTER: the user part of the To URI. */
@@ -48,6 +48,10 @@ export interface ChildSnapshot {
   stats: { connections: number; accounts: number; registered: number; calls: number; sipTransactions: number; sipDialogs: number };
   /** Event-loop delay since the previous snapshot, ms. */
   loop: { p50: number; p99: number; max: number };
+  /** Garbage collections since the previous snapshot: count, total and longest pause (ms), by kind. */
+  gc: Record<'minor' | 'major' | 'other', { count: number; totalMs: number; maxMs: number }>;
+  /** Seconds since the gateway process started. */
+  uptimeS: number;
 }
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -131,13 +135,31 @@ socketProto.emit = function (this: dgram.Socket, event: string | symbol, ...args
 };
 
 // --- the gateway ----------------------------------------------------------------------------
-const config = parseConfig(JSON.parse(process.argv[2] ?? '{}'), { env: {}, source: 'benchmark' });
+const raw = JSON.parse(process.argv[2] ?? '{}') as Record<string, unknown>;
+const options = JSON.parse(process.argv[3] ?? '{}') as { signallingOnly?: boolean };
+// Signalling only: SDP crosses unchanged, where the gateway has a media plane to turn off.
+const hasMedia = 'media' in (configSchema as unknown as { shape: Record<string, unknown> }).shape;
+if (options.signallingOnly && hasMedia) raw.media = { ...(raw.media as object), mode: 'pass-through' };
+const config = parseConfig(raw, { env: {}, source: 'benchmark' });
+const mediaMode = hasMedia ? String((config as unknown as { media: { mode: string } }).media.mode) : 'none (signalling only)';
 const service = await startGatewayService(config).catch((err: unknown) => {
   process.send!({ error: String((err as Error)?.stack ?? err) });
   process.exit(1);
 });
 const loop = monitorEventLoopDelay({ resolution: 5 });
 loop.enable();
+const emptyGc = (): ChildSnapshot['gc'] => ({ minor: { count: 0, totalMs: 0, maxMs: 0 }, major: { count: 0, totalMs: 0, maxMs: 0 }, other: { count: 0, totalMs: 0, maxMs: 0 } });
+let gcs = emptyGc();
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    const kind = ((e as PerformanceEntry & { detail?: { kind?: number } }).detail)?.kind;
+    const k = kind === perfConstants.NODE_PERFORMANCE_GC_MINOR ? 'minor' : kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR ? 'major' : 'other';
+    const g = gcs[k];
+    g.count++;
+    g.totalMs += e.duration;
+    g.maxMs = Math.max(g.maxMs, e.duration);
+  }
+}).observe({ entryTypes: ['gc'] });
 
 async function collect(): Promise<void> {
   // Several passes: objects with finalizers or weak references need more than one.
@@ -148,7 +170,10 @@ async function collect(): Promise<void> {
 }
 
 async function snapshot(withGc: boolean): Promise<ChildSnapshot> {
-  if (withGc) await collect();
+  if (withGc) {
+    await collect();
+    gcs = emptyGc(); // ours, not the gateway's
+  }
   const s = service.gateway.stats();
   const ms = (ns: number) => Number((ns / 1e6).toFixed(2));
   const result: ChildSnapshot = {
@@ -163,8 +188,11 @@ async function snapshot(withGc: boolean): Promise<ChildSnapshot> {
       sipDialogs: s.sipDialogs,
     },
     loop: { p50: ms(loop.percentile(50)), p99: ms(loop.percentile(99)), max: ms(loop.max) },
+    gc: Object.fromEntries(Object.entries(gcs).map(([k, g]) => [k, { count: g.count, totalMs: Math.round(g.totalMs), maxMs: Number(g.maxMs.toFixed(1)) }])) as ChildSnapshot['gc'],
+    uptimeS: Math.round(process.uptime()),
   };
   loop.reset();
+  gcs = emptyGc();
   return result;
 }
 
@@ -215,4 +243,4 @@ process.on('message', (raw) => {
   }
 });
 process.on('disconnect', () => process.exit(0));
-process.send({ ready: true, wsUrl: service.wsUrl() });
+process.send({ ready: true, wsUrl: service.wsUrl(), mediaMode });

@@ -20,6 +20,8 @@ export class GatewayProcess {
   private constructor(
     private readonly child: ChildProcess,
     readonly wsUrl: string,
+    /** `pass-through`, `bridge`, or none when the gateway has no media plane. */
+    readonly mediaMode: string,
   ) {
     child.on('message', (raw) => {
       const msg = raw as { id?: number };
@@ -37,25 +39,26 @@ export class GatewayProcess {
 
   /**
    * Starts the gateway service from `config` (the YAML file's settings as an object). Its log
-   * (pino, JSON lines) goes to `logFile`. `nodeArgs` go to node.
+   * (pino, JSON lines) goes to `logFile`. `nodeArgs` go to node. `signallingOnly` turns the media
+   * plane to pass-through (SDP unchanged), where the gateway has one.
    */
-  static async start(config: object, opts: { logFile: string; nodeArgs?: string[] }): Promise<GatewayProcess> {
+  static async start(config: object, opts: { logFile: string; nodeArgs?: string[]; signallingOnly?: boolean }): Promise<GatewayProcess> {
     const out = openSync(opts.logFile, 'a');
     let child: ChildProcess;
     try {
-      child = fork(CHILD, [JSON.stringify(config)], {
+      child = fork(CHILD, [JSON.stringify(config), JSON.stringify({ signallingOnly: opts.signallingOnly === true })], {
         execArgv: ['--expose-gc', '--import', 'tsx', ...(opts.nodeArgs ?? [])],
         stdio: ['ignore', out, out, 'ipc'],
       });
     } finally {
       closeSync(out);
     }
-    const first = await new Promise<{ ready?: boolean; wsUrl?: string; error?: string }>((resolve, reject) => {
+    const first = await new Promise<{ ready?: boolean; wsUrl?: string; mediaMode?: string; error?: string }>((resolve, reject) => {
       child.once('message', (m) => resolve(m as { wsUrl?: string; error?: string }));
       child.once('exit', (code) => reject(new Error(`the gateway exited during start (code ${code}); see ${opts.logFile}`)));
     });
     if (!first.ready || !first.wsUrl) throw new Error(`the gateway did not start: ${first.error ?? 'no URL'}`);
-    return new GatewayProcess(child, first.wsUrl);
+    return new GatewayProcess(child, first.wsUrl, first.mediaMode ?? 'unknown');
   }
 
   private ask<T>(cmd: string, fields: object = {}): Promise<T> {
