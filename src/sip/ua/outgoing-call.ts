@@ -26,6 +26,8 @@ export class OutgoingCall extends Session {
   /** The ACK we sent for each 2xx, by To tag, to repeat when the 2xx is retransmitted. */
   private readonly acks = new Map<string, SipRequest>();
   private provisionalSeen = false;
+  /** The last provisional status per To tag, to recognise retransmitted copies. */
+  private readonly lastProvisional = new Map<string, string>();
   private cancelRequested = false;
   private authRounds = 0;
 
@@ -107,6 +109,11 @@ export class OutgoingCall extends Session {
 
   private onProvisional(req: SipRequest, res: SipResponse): void {
     if (this.stateValue === 'Terminated') return;
+    // A UAS re-sends its last provisional when our INVITE is retransmitted (RFC 3261 §17.2.1):
+    // the same status from the same fork again is that copy, not news.
+    const key = `${res.toTag ?? ''} ${res.status}`;
+    if (this.lastProvisional.get(res.toTag ?? '') === key) return;
+    this.lastProvisional.set(res.toTag ?? '', key);
     const first = !this.provisionalSeen;
     this.provisionalSeen = true;
     if (first && this.cancelRequested) this.sendCancel();

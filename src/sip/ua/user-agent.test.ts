@@ -3,7 +3,9 @@
  * §13 (INVITE), §9 (CANCEL), §14 (re-INVITE), §15 (BYE), RFC 3428 (MESSAGE) and RFC 6086 (INFO).
  */
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
+import { createResponse, parseMessage, type SipRequest } from '../message/index.ts';
 import type { TransportProtocol } from '../transport/index.ts';
 import { IncomingCall, SipStack, type SipUser } from './index.ts';
 
@@ -144,3 +146,34 @@ for (const protocol of ['udp', 'tcp'] as const) {
     });
   });
 }
+
+describe('provisional responses', () => {
+  it('reports a re-sent provisional once (a UAS repeats it for a retransmitted INVITE, RFC 3261 §17.2.1)', async () => {
+    const uas = createSocket('udp4');
+    await new Promise<void>((r) => uas.bind(0, '127.0.0.1', r));
+    uas.on('message', (buf, rinfo) => {
+      const req = parseMessage(buf) as SipRequest;
+      const send = (status: number, headers: Array<[string, string]> = []) =>
+        uas.send(createResponse(req, status, undefined, { toTag: 'uas1', headers }).toBuffer(), rinfo.port, rinfo.address);
+      if (req.method === 'INVITE') {
+        send(180, [['Contact', `<sip:uas@127.0.0.1:${uas.address().port}>`]]);
+        send(180, [['Contact', `<sip:uas@127.0.0.1:${uas.address().port}>`]]);
+        send(183, [['Contact', `<sip:uas@127.0.0.1:${uas.address().port}>`]]);
+        setTimeout(() => send(200, [['Contact', `<sip:uas@127.0.0.1:${uas.address().port}>`]]), 20);
+      } else if (req.method === 'BYE') send(200);
+    });
+    const stack = new SipStack({ listen: [{ protocol: 'udp', host: '127.0.0.1', port: 0 }], timers: { t1: 50, t2: 400, t4: 500 } });
+    await stack.start();
+    try {
+      const call = stack.createUser({ aor: 'sip:alice@127.0.0.1' }).call(`sip:uas@127.0.0.1:${uas.address().port}`, { sdp: SDP_A });
+      const seen: number[] = [];
+      call.on('progress', (res) => seen.push(res.status));
+      await call.next('established');
+      assert.deepEqual(seen, [180, 183]);
+      await call.bye();
+    } finally {
+      await stack.close();
+      uas.close();
+    }
+  });
+});
