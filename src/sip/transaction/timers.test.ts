@@ -137,6 +137,20 @@ describe('TimerService (shared queues, one per duration)', () => {
     service.close();
   });
 
+  it('does not hold cancelled long timers until they would have been due (Timer F is 32 s)', () => {
+    const service = new TimerService();
+    const keep = new TimerSet<'F'>(service);
+    keep.start('F', 32_000, () => undefined);
+    for (let i = 0; i < 20_000; i++) {
+      const set = new TimerSet<'F'>(service);
+      set.start('F', 32_000, () => undefined);
+      set.stop('F');
+    }
+    assert.equal(service.size, 1);
+    assert.ok(service.held <= 1024, `${service.held} entries held for 1 live timer`);
+    service.close();
+  });
+
   it('close() drops every timer and ignores later ones', async () => {
     const service = new TimerService();
     const set = new TimerSet<'F'>(service);

@@ -124,6 +124,13 @@ export class TimerService {
     return n;
   }
 
+  /** Entries held, live or not yet swept: what the queues cost in memory. */
+  get held(): number {
+    let n = 0;
+    for (const q of this.queues.values()) n += q.held;
+    return n;
+  }
+
   /** Drops every timer; later ones are ignored. Idempotent. */
   close(): void {
     this.closed = true;
@@ -134,7 +141,7 @@ export class TimerService {
 
 /** What a queue entry belongs to: told first when its timer runs. */
 export interface TimerOwner {
-  fired(name: string, seq: number): void;
+  fired(name: string, entry: TimerEntry): void;
 }
 
 /** Timer callbacks run from a queue: a throw must not strand the entries after it. */
@@ -144,14 +151,20 @@ function rethrowLater(err: unknown): void {
   });
 }
 
+/** @internal One timer in a `TimerQueue`; `owner` undefined once it ran or was cancelled. */
+export class TimerEntry {
+  constructor(
+    readonly due: number,
+    public owner: TimerOwner | undefined,
+    readonly name: string,
+    public fire: (() => void) | undefined,
+  ) {}
+}
+
 /** @internal One duration's FIFO of `TimerService`. */
 export class TimerQueue {
-  /** Entries are slots `base + i` of these arrays; before `head` everything has fired or gone. */
-  private due: number[] = [];
-  private owners: Array<TimerOwner | undefined> = [];
-  private fires: Array<(() => void) | undefined> = [];
-  private names: string[] = [];
-  private base = 0;
+  /** Entries in the order started (so by due time); before `head` everything has run or gone. */
+  private entries: TimerEntry[] = [];
   private head = 0;
   live = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -164,26 +177,29 @@ export class TimerQueue {
     private readonly onError: (err: unknown) => void,
   ) {}
 
-  /** Adds an entry due in this queue's duration; `fire` (if any) runs after `owner.fired`. Returns its handle, -1 once closed. */
-  add(owner: TimerOwner, name: string, fire?: () => void): number {
-    if (this.closed) return -1;
-    const due = performance.now() + this.ms;
-    const seq = this.base + this.due.length;
-    this.due.push(due);
-    this.owners.push(owner);
-    this.fires.push(fire);
-    this.names.push(name);
+  /** Adds an entry due in this queue's duration; `fire` (if any) runs after `owner.fired`. Undefined once closed. */
+  add(owner: TimerOwner, name: string, fire?: () => void): TimerEntry | undefined {
+    if (this.closed) return undefined;
+    const entry = new TimerEntry(performance.now() + this.ms, owner, name, fire);
+    this.entries.push(entry);
     this.live++;
     if (this.timer === undefined && !this.running) this.timer = setTimeout(this.run, this.ms);
-    return seq;
+    return entry;
   }
 
-  cancel(seq: number): void {
-    const i = seq - this.base;
-    if (i < this.head || i >= this.due.length || this.owners[i] === undefined) return;
-    this.owners[i] = undefined;
-    this.fires[i] = undefined;
-    if (--this.live === 0 && !this.running) this.reset();
+  /** Entries still in the array, cancelled ones included. */
+  get held(): number {
+    return this.entries.length - this.head;
+  }
+
+  cancel(entry: TimerEntry): void {
+    if (entry.owner === undefined) return;
+    entry.owner = undefined;
+    entry.fire = undefined;
+    this.live--;
+    if (this.running) return;
+    if (this.live === 0) this.reset();
+    else this.sweep();
   }
 
   close(): void {
@@ -196,22 +212,22 @@ export class TimerQueue {
     this.running = true;
     const now = performance.now();
     // Callbacks may add to this queue (Timer E at its cap re-arms with the same interval) or
-    // cancel entries of it; the loop reads the arrays afresh each turn.
-    while (this.head < this.due.length) {
-      const i = this.head;
-      const owner = this.owners[i];
+    // cancel entries of it; the loop reads the array afresh each turn.
+    while (this.head < this.entries.length) {
+      const entry = this.entries[this.head]!;
+      const owner = entry.owner;
       if (owner === undefined) {
         this.head++;
         continue;
       }
-      if (this.due[i] > now) break;
-      const fire = this.fires[i];
-      this.owners[i] = undefined;
-      this.fires[i] = undefined;
+      if (entry.due > now) break;
+      const fire = entry.fire;
+      entry.owner = undefined;
+      entry.fire = undefined;
       this.head++;
       this.live--;
       try {
-        owner.fired(this.names[i]!, i + this.base);
+        owner.fired(entry.name, entry);
         fire?.();
       } catch (err) {
         this.onError(err);
@@ -222,25 +238,32 @@ export class TimerQueue {
       this.reset();
       return;
     }
-    this.compact();
-    while (this.owners[this.head] === undefined) this.head++;
-    this.timer = setTimeout(this.run, Math.max(1, Math.ceil(this.due[this.head]! - performance.now())));
+    this.sweep();
+    while (this.entries[this.head]!.owner === undefined) this.head++;
+    this.timer = setTimeout(this.run, Math.max(1, Math.ceil(this.entries[this.head]!.due - performance.now())));
   };
 
-  /** Drops the slots before `head` once they are the larger part of the arrays. */
-  private compact(): void {
-    const h = this.head;
-    if (h < 1024 || h * 2 < this.due.length) return;
-    for (const a of [this.due, this.owners, this.fires, this.names] as unknown[][]) a.splice(0, h);
-    this.base += h;
+  /**
+   * Drops entries that ran or were cancelled once they outnumber the live ones: a Timer F (32 s)
+   * is nearly always cancelled within milliseconds, and its entry must not wait 32 s to go.
+   */
+  private sweep(): void {
+    const pending = this.entries.length - this.head;
+    if (pending < 1024 || pending < 4 * this.live) return;
+    const kept: TimerEntry[] = [];
+    for (let i = this.head; i < this.entries.length; i++) if (this.entries[i]!.owner !== undefined) kept.push(this.entries[i]!);
+    this.entries = kept;
     this.head = 0;
   }
 
   private reset(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    this.base += this.due.length;
-    this.due.length = this.owners.length = this.fires.length = this.names.length = 0;
+    for (let i = this.head; i < this.entries.length; i++) {
+      this.entries[i]!.owner = undefined;
+      this.entries[i]!.fire = undefined;
+    }
+    this.entries = [];
     this.head = 0;
     this.live = 0;
   }
@@ -251,7 +274,7 @@ export class TimerQueue {
  * `TimerService` they are entries in its shared queues; without one (standalone use), Node timers.
  */
 export class TimerSet<Name extends string> implements TimerOwner {
-  /** [name, queue or undefined, seq or Timeout] per running timer; a transaction runs at most three at once. */
+  /** [name, queue or undefined, entry or Timeout] per running timer; a transaction runs at most three at once. */
   private slots: unknown[] = [];
   private readonly service: TimerService | undefined;
 
@@ -264,8 +287,8 @@ export class TimerSet<Name extends string> implements TimerOwner {
     this.stop(name);
     if (this.service) {
       const queue = this.service.queue(ms);
-      const seq = queue.add(this, name, fire);
-      if (seq !== -1) this.slots.push(name, queue, seq);
+      const entry = queue.add(this, name, fire);
+      if (entry !== undefined) this.slots.push(name, queue, entry);
       return;
     }
     const handle = setTimeout(() => {
@@ -279,7 +302,7 @@ export class TimerSet<Name extends string> implements TimerOwner {
     const i = this.indexOf(name);
     if (i === -1) return;
     const queue = this.slots[i + 1] as TimerQueue | undefined;
-    if (queue) queue.cancel(this.slots[i + 2] as number);
+    if (queue) queue.cancel(this.slots[i + 2] as TimerEntry);
     else clearTimeout(this.slots[i + 2] as NodeJS.Timeout);
     this.slots.splice(i, 3);
   }
@@ -292,7 +315,7 @@ export class TimerSet<Name extends string> implements TimerOwner {
     const s = this.slots;
     for (let i = 0; i < s.length; i += 3) {
       const queue = s[i + 1] as TimerQueue | undefined;
-      if (queue) queue.cancel(s[i + 2] as number);
+      if (queue) queue.cancel(s[i + 2] as TimerEntry);
       else clearTimeout(s[i + 2] as NodeJS.Timeout);
     }
     s.length = 0;
@@ -302,11 +325,11 @@ export class TimerSet<Name extends string> implements TimerOwner {
     return this.slots.length / 3;
   }
 
-  /** @internal The queue ran the timer `name` (entry `seq`): it is no longer running. */
-  fired(name: string, seq: number): void {
+  /** @internal The queue ran the timer `name` (`entry`): it is no longer running. */
+  fired(name: string, entry: TimerEntry): void {
     const s = this.slots;
     for (let i = 0; i < s.length; i += 3) {
-      if (s[i] === name && s[i + 2] === seq) {
+      if (s[i] === name && s[i + 2] === entry) {
         s.splice(i, 3);
         return;
       }

@@ -354,7 +354,7 @@ export class TransactionLayer {
     }
     t.layerKey = undefined;
     this.clients.set(key, done);
-    if (this.timerService.queue(ms).add(done, 'K') === -1) this.endCompleted(done);
+    if (this.timerService.queue(ms).add(done, 'K') === undefined) this.endCompleted(done);
     return done;
   }
 
