@@ -3,7 +3,7 @@
  * headers, opens a notification channel's WebSocket and collects what arrives on it, in order.
  * Not a product API: it exists so tests read like the flows they check.
  */
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { request as httpRequest, type Agent, type IncomingHttpHeaders } from 'node:http';
 import { WebSocket } from 'ws';
 import { WS_SUBPROTOCOL } from './channel.ts';
 
@@ -14,7 +14,14 @@ export interface HttpResult {
   json: any;
 }
 
-/** One HTTP request on a fresh connection; `body` is JSON-encoded unless it is a string. */
+let sharedAgent: Agent | false = false;
+
+/** Requests go over `agent` (a keep-alive agent, as a browser would), or a fresh connection each (default). */
+export function useHttpAgent(agent: Agent | false): void {
+  sharedAgent = agent;
+}
+
+/** One HTTP request; `body` is JSON-encoded unless it is a string. */
 export function http(url: string, opts: { method?: string; headers?: Record<string, string>; body?: unknown } = {}): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
     const payload = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
@@ -23,7 +30,7 @@ export function http(url: string, opts: { method?: string; headers?: Record<stri
       headers['Content-Type'] ??= 'application/json';
       headers['Content-Length'] = String(Buffer.byteLength(payload));
     }
-    const req = httpRequest(url, { method: opts.method ?? 'GET', headers, agent: false }, (res) => {
+    const req = httpRequest(url, { method: opts.method ?? 'GET', headers, agent: sharedAgent }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (c) => (text += c));

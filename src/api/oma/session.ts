@@ -451,7 +451,10 @@ export class OmaSession {
     if (!reg || reg.id !== id) throw omaError.notFound('Registration');
     this.registration = undefined;
     const lines = this.lines.filter((s) => s.account);
-    await Promise.all(
+    // Bounded like a connection close: a BYE or un-REGISTER the network does not answer goes on in the background.
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.connection.gateway.settings.closeTimeoutMs)));
+    const removed = Promise.all(
       lines.map(async (s) => {
         const account = s.account!;
         s.account = undefined;
@@ -463,6 +466,8 @@ export class OmaSession {
         if (was !== 'Unregistered') this.notifyRegistration(s);
       }),
     );
+    await Promise.race([removed, deadline]);
+    clearTimeout(timer);
   }
 
   // ---- closing --------------------------------------------------------------------------------------
