@@ -7,8 +7,13 @@
  *   node --import tsx bench/sip-register.bench.ts [--seconds 4] [--window 256] [--live 20000]
  *
  * Both clients share the machine with the SIPp registrar, so the figures are lower bounds; the
- * ratio is what carries over.
+ * ratio is what carries over. Each run also reports the datagrams the kernel dropped at the
+ * registrar's socket and ours (Linux): SIPp asks for a 64 KB receive buffer, about 100 queued
+ * REGISTERs, so at 256 in flight a client faster than the registrar loses some there, and each
+ * loss costs a 500 ms Timer E retransmission. SIPp's own UAC meets the same drops.
  */
+import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { parseArgs } from 'node:util';
@@ -35,9 +40,35 @@ function progress(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
+/**
+ * Datagrams the kernel dropped at each local UDP port because its receive buffer was full (the
+ * last column of /proc/net/udp; Linux only, empty elsewhere). A drop costs a REGISTER a 500 ms
+ * Timer E retransmission, which is what a latency spike at a large window usually is.
+ */
+function udpDrops(): Map<number, number> {
+  const out = new Map<number, number>();
+  let text = '';
+  try {
+    text = readFileSync('/proc/net/udp', 'utf8');
+  } catch {
+    return out;
+  }
+  for (const line of text.split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 13) continue;
+    out.set(parseInt(f[1]!.split(':')[1]!, 16), Number(f[f.length - 1]));
+  }
+  return out;
+}
+
 /** SIPp's UAC at a rate above what it can send: what it achieves is its ceiling. */
-async function sippUac(registrar: string, window: number): Promise<{ perSecond: number; failed: number }> {
+async function sippUac(
+  registrar: string,
+  registrarPort: number,
+  window: number,
+): Promise<{ perSecond: number; failed: number; registrarDrops: number }> {
   const rate = Number(values['sipp-rate']);
+  const dropsBefore = udpDrops();
   const client = new Sipp({
     scenario: 'uac-register',
     name: 'bench-uac',
@@ -54,16 +85,24 @@ async function sippUac(registrar: string, window: number): Promise<{ perSecond: 
   const result = await client.stop();
   const stats = result.stats;
   const ok = stats?.successfulCalls ?? 0;
-  return { perSecond: Math.round((ok * 1000) / (stats?.elapsedMs || seconds * 1000)), failed: stats?.failedCalls ?? 0 };
+  const registrarDrops = (udpDrops().get(registrarPort) ?? 0) - (dropsBefore.get(registrarPort) ?? 0);
+  return { perSecond: Math.round((ok * 1000) / (stats?.elapsedMs || seconds * 1000)), failed: stats?.failedCalls ?? 0, registrarDrops };
 }
 
 /** Our stack: `window` registrations in flight, each a new AOR r<n>, for `seconds`. */
-async function porticoUac(registrarPort: number, window: number): Promise<{ perSecond: number; failed: number; cpuMs: number }> {
+async function porticoUac(
+  registrarPort: number,
+  window: number,
+): Promise<{ perSecond: number; failed: number; cpuMs: number; drops: { ours: number; registrar: number }; loopDelayMs: { p99: number; max: number } }> {
   const stack = new SipStack({ listen: [{ protocol: 'udp', host: '127.0.0.1', port: 0 }], closeTimeoutMs: 0 });
   await stack.start();
+  const ourPort = stack.transport.local('udp')!.port;
   let done = 0;
   let failed = 0;
   let n = 0;
+  const dropsBefore = udpDrops();
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const deadline = started + seconds * 1000;
@@ -84,8 +123,17 @@ async function porticoUac(registrarPort: number, window: number): Promise<{ perS
   await Promise.all(Array.from({ length: window }, worker));
   const elapsed = performance.now() - started;
   const cpu = process.cpuUsage(cpuBefore);
+  loop.disable();
+  const dropsAfter = udpDrops();
+  const dropped = (port: number) => (dropsAfter.get(port) ?? 0) - (dropsBefore.get(port) ?? 0);
   await stack.close();
-  return { perSecond: Math.round((done * 1000) / elapsed), failed, cpuMs: Math.round((cpu.user + cpu.system) / 1000) };
+  return {
+    perSecond: Math.round((done * 1000) / elapsed),
+    failed,
+    cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+    drops: { ours: dropped(ourPort), registrar: dropped(registrarPort) },
+    loopDelayMs: { p99: Math.round(loop.percentile(99) / 1e6), max: Math.round(loop.max / 1e6) },
+  };
 }
 
 /** Heap per live registration: `liveCount` users registered and refreshing, measured after GC. */
@@ -119,13 +167,34 @@ await registrar.start();
 try {
   progress(`SIPp registrar on ${registrar.address}; ${seconds} s per run; windows ${windows.join(', ')} in flight`);
   // Each client at each window; the best of each is its capacity on this machine.
-  const runs: Array<{ window: number; sipp: number; portico: number; porticoFailed: number; porticoCpuMs: number }> = [];
+  const runs: Array<{
+    window: number;
+    sipp: number;
+    sippRegistrarDrops: number;
+    portico: number;
+    porticoFailed: number;
+    porticoCpuMs: number;
+    porticoDrops: { ours: number; registrar: number };
+    porticoLoopDelayMs: { p99: number; max: number };
+  }> = [];
   for (const window of windows) {
-    const sipp = await sippUac(registrar.address, window);
-    progress(`window ${window}: SIPp UAC → SIPp UAS ${sipp.perSecond} REGISTER/s (${sipp.failed} failed)`);
+    const sipp = await sippUac(registrar.address, registrar.port, window);
+    progress(`window ${window}: SIPp UAC → SIPp UAS ${sipp.perSecond} REGISTER/s (${sipp.failed} failed, UDP drops at the registrar's socket: ${sipp.registrarDrops})`);
     const ours = await porticoUac(registrar.port, window);
-    progress(`window ${window}: Portico UAC → SIPp UAS ${ours.perSecond} REGISTER/s (${ours.failed} failed, ${ours.cpuMs} ms CPU)`);
-    runs.push({ window, sipp: sipp.perSecond, portico: ours.perSecond, porticoFailed: ours.failed, porticoCpuMs: ours.cpuMs });
+    progress(
+      `window ${window}: Portico UAC → SIPp UAS ${ours.perSecond} REGISTER/s (${ours.failed} failed, ${ours.cpuMs} ms CPU, ` +
+        `UDP drops: ${ours.drops.ours} at our socket, ${ours.drops.registrar} at the registrar's; event loop delay p99 ${ours.loopDelayMs.p99} ms, max ${ours.loopDelayMs.max} ms)`,
+    );
+    runs.push({
+      window,
+      sipp: sipp.perSecond,
+      sippRegistrarDrops: sipp.registrarDrops,
+      portico: ours.perSecond,
+      porticoFailed: ours.failed,
+      porticoCpuMs: ours.cpuMs,
+      porticoDrops: ours.drops,
+      porticoLoopDelayMs: ours.loopDelayMs,
+    });
   }
   const bestSipp = Math.max(...runs.map((r) => r.sipp));
   const bestPortico = Math.max(...runs.map((r) => r.portico));
