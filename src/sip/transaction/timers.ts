@@ -93,9 +93,9 @@ export function transactionTimers(cfg: TimerConfig, reliable: boolean): Transact
  * A UDP stack starts three timers per non-INVITE transaction (E, F, K) and cancels two. Through
  * setTimeout each is a Timeout object with async-hooks bookkeeping, and the Timer K one lives for
  * T4 (5 s), long enough to be promoted to the old generation. Timers of one duration fall due in
- * the order they were started, so here each duration keeps plain parallel arrays of entries,
- * served by a single Node timer armed for the earliest live one. A cancelled entry only loses its
- * references; it is skipped when its turn comes. Timers never fire early.
+ * the order they were started, so here each duration keeps a FIFO of small entries, served by a
+ * single Node timer armed for the earliest live one. A cancelled entry only loses its references
+ * and is skipped or swept later. Timers never fire early.
  */
 export class TimerService {
   private readonly queues = new Map<number, TimerQueue>();
