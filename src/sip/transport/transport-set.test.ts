@@ -170,6 +170,42 @@ describe('TransportSet', () => {
     }
   });
 
+  it('retries a large request over UDP when the peer refuses TCP, and keeps its Via saying UDP (RFC 3261 §18.1.1)', async () => {
+    // A UDP-only peer: nothing listens on TCP at its port.
+    const udpPeer = new TransportSet({ listen: [{ protocol: 'udp', host: '127.0.0.1', port: 0 }] });
+    const got: SipMessage[] = [];
+    udpPeer.onMessage = (msg) => got.push(msg);
+    // The sender notes each TCP attempt in its debug log.
+    const attempts: string[] = [];
+    const log = { debug: (_o: object, m?: string) => void (m && attempts.push(m)), info() {}, warn() {}, error() {}, child: () => log };
+    const sender = new TransportSet({
+      listen: [
+        { protocol: 'udp', host: '127.0.0.1', port: 0 },
+        { protocol: 'tcp', host: '127.0.0.1', port: 0 },
+      ],
+      logger: log,
+    });
+    await Promise.all([udpPeer.start(), sender.start()]);
+    try {
+      const target = { protocol: 'udp' as const, host: '127.0.0.1', port: udpPeer.local('udp')!.port };
+      const via = `127.0.0.1:${sender.local('udp')!.port}`;
+      const req = optionsRequest('udp', via, { body: 'x'.repeat(1400) });
+      const flow = await sender.send(req, target);
+      assert.equal(flow.protocol, 'udp');
+      await waitFor(() => got.length === 1);
+      assert.equal(got[0]!.topVia.protocol, 'UDP');
+      assert.equal(got[0]!.body.length, 1400);
+      assert.equal(req.topVia.protocol, 'UDP', 'the caller’s request says UDP again');
+      assert.equal(attempts.filter((m) => m.includes('UDP → TCP')).length, 1);
+      // The next large request to that peer goes straight over UDP: no second TCP attempt.
+      await sender.send(optionsRequest('udp', via, { body: 'y'.repeat(1400) }), target);
+      await waitFor(() => got.length === 2);
+      assert.equal(attempts.filter((m) => m.includes('UDP → TCP')).length, 1);
+    } finally {
+      await Promise.all([udpPeer.close(), sender.close()]);
+    }
+  });
+
   it('drops a response whose top Via is not one of our sent-by values (RFC 3261 §18.1.2)', async () => {
     const req = optionsRequest('udp', `127.0.0.1:${a.local('udp')!.port}`);
     const res = createResponse(req, 200, 'OK');

@@ -67,6 +67,9 @@ export interface TransportStats {
  * Every transport of one SIP stack, shared by every account (RFC 3261 §18): listeners, outbound
  * connections pooled by target, and the rules for where responses go.
  */
+/** How long a peer that refused TCP for a large request gets large requests over UDP instead. */
+const TCP_REFUSED_MEMORY_MS = 5 * 60_000;
+
 export class TransportSet {
   /** Set by the transaction layer before start(): every message that passed the transport checks. */
   onMessage: (msg: SipMessage, flow: Flow) => void = () => {};
@@ -74,6 +77,8 @@ export class TransportSet {
   private readonly logger: SipLogger;
   private readonly maxMessageSize: number;
   private readonly udpMaxSize: number;
+  /** Peers (`host:port`) that refused a TCP connection for a large request, until when. */
+  private readonly tcpRefusedUntil = new Map<string, number>();
   private readonly aliases: Set<string>;
   private readonly connections = new ConnectionTable();
   private readonly ctx: TransportContext;
@@ -184,7 +189,8 @@ export class TransportSet {
     if (target.protocol !== 'udp') return this.sendOnConnection(buf, target);
     if (buf.length > this.udpMaxSize && isRequest(msg)) {
       const tcp = this.local('tcp');
-      if (tcp) {
+      const peer = `${target.host}:${target.port}`;
+      if (tcp && !this.refusesTcp(peer)) {
         // RFC 3261 §18.1.1: too large for UDP without a known path MTU, so TCP, and the top Via
         // must say so. It is changed on the caller's request itself, so that retransmissions and a
         // CANCEL or ACK built from it carry the same Via; the returned Flow tells the caller the
@@ -195,13 +201,32 @@ export class TransportSet {
           buf = msg.toBuffer();
         }
         this.logger.debug({ size: buf.length, host: target.host, port: target.port }, 'large request: UDP → TCP');
-        return this.sendOnConnection(buf, { protocol: 'tcp', host: target.host, port: target.port });
+        return this.sendOnConnection(buf, { protocol: 'tcp', host: target.host, port: target.port }).catch((err: unknown) => {
+          // The peer does not take TCP there (refused or reset): retry over UDP (RFC 3261 §18.1.1),
+          // with the Via as it was, and go straight to UDP for that peer for a while.
+          if (!(err instanceof TransportError) || err.code !== 'SIP_ERR_TRANSPORT_CONNECT') throw err;
+          this.tcpRefusedUntil.set(peer, Date.now() + TCP_REFUSED_MEMORY_MS);
+          if (via) msg.headers.replaceFirst('Via', formatVia(via));
+          const udpBuf = msg.toBuffer();
+          if (udpBuf.length > MAX_DATAGRAM_SIZE) throw err;
+          this.logger.debug({ host: target.host, port: target.port }, 'TCP refused: large request over UDP');
+          return this.udpFor(target).send(udpBuf, target);
+        });
       }
     }
     if (buf.length > MAX_DATAGRAM_SIZE) {
       throw new TransportError('SIP_ERR_TRANSPORT_TOO_LARGE', `message of ${buf.length} bytes does not fit a UDP datagram`, target);
     }
     return this.udpFor(target).send(buf, target);
+  }
+
+  /** A peer that refused TCP for a large request recently gets it over UDP (RFC 3261 §18.1.1). */
+  private refusesTcp(peer: string): boolean {
+    const until = this.tcpRefusedUntil.get(peer);
+    if (until === undefined) return false;
+    if (until > Date.now()) return true;
+    this.tcpRefusedUntil.delete(peer);
+    return false;
   }
 
   /**
