@@ -24,8 +24,8 @@
  * reports how many cores the machine's other processes kept busy meanwhile (`otherCores`), and the
  * gateway's event-loop delay while idle (`idleLoopDelayMs`): the floor any latency here stands on.
  *
- * `--profile DIR` writes CPU profiles of the gateway during the two throughput runs
- * (`DIR/registrations.cpuprofile`, `DIR/calls.cpuprofile`); `--heap-snapshot FILE` writes a heap
+ * `--profile DIR` writes CPU profiles of the gateway during each run (`DIR/registrations.cpuprofile`,
+ * `DIR/registration-latency.cpuprofile`, `DIR/calls.cpuprofile`, `DIR/call-latency.cpuprofile`); `--heap-snapshot FILE` writes a heap
  * snapshot of the gateway with the accounts registered (use a smaller `--accounts` for it).
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -87,6 +87,27 @@ function machineBusyMs(): number {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).map(Number);
   return ((f[1] ?? 0) + (f[2] ?? 0) + (f[3] ?? 0) + (f[6] ?? 0) + (f[7] ?? 0) + (f[8] ?? 0)) * 10;
 }
+
+/** Datagrams the kernel dropped on the UDP sockets bound to `port` (a full receive buffer), from /proc/net/udp. */
+function udpDrops(port: number): number {
+  let drops = 0;
+  for (const line of readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length >= 13 && parseInt(f[1]!.split(':')[1]!, 16) === port) drops += Number(f[f.length - 1]);
+  }
+  return drops;
+}
+
+/** UDP receive drops per named port from `start()` to the call of the function it returns. */
+function dropMeter(ports: Record<string, number>): () => Record<string, number> {
+  const before = Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, udpDrops(port)]));
+  return () => Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, udpDrops(port) - before[name]!]));
+}
+
+const describeDrops = (d: Record<string, number>) =>
+  Object.entries(d)
+    .map(([name, n]) => `${name} ${n}`)
+    .join(', ');
 
 /**
  * How many cores processes other than this benchmark's (this process, the gateway, the peers in
@@ -398,8 +419,11 @@ try {
   const kam0 = cpuTimeMs(kamailioPids());
   const gw0 = await gateway.snapshot();
   const regOthers = otherCores(() => [gateway!.pid, ...kamailioPids()]);
+  const regSipPorts = { gateway: gateway.sipUdpPort, kamailio: kamailio.port('udp') };
+  const regDropMeter = dropMeter(regSipPorts);
   const reg = await profiled('registrations', () => registerAll(opened.clients, 'u', WINDOW));
   const regOtherCores = regOthers();
+  const regDrops = regDropMeter();
   const gw1 = await gateway.snapshot();
   const kamCpu = cpuTimeMs(kamailioPids()) - kam0;
   const clientCpu = process.cpuUsage(clientCpu0);
@@ -418,12 +442,13 @@ try {
     gatewayLoopDelayMs: gw1.loop,
     gatewayGc: gw1.gc,
     otherCores: { sippDirect: sipp.otherCores, portico: regOtherCores },
+    udpReceiveDrops: regDrops,
   };
   result.registrations = registrations;
   progress(
     `      clients → Portico → Kamailio: ${regPerSecond} registrations/s (${reg.ok} ok, ${reg.failed} failed${reg.firstFailure ? `: ${reg.firstFailure}` : ''}), ` +
       `ratio ${registrations.ratio}; gateway ${registrations.gatewayCpuMsPerRegistration} ms CPU each, clients ${registrations.clientCpuMsPerRegistration} ms, ` +
-      `Kamailio ${registrations.kamailioCpuUsPerRegistration.portico} µs; ${describeLoop(gw1)}; other processes ${regOtherCores} cores`,
+      `Kamailio ${registrations.kamailioCpuUsPerRegistration.portico} µs; ${describeLoop(gw1)}; UDP drops: ${describeDrops(regDrops)}; other processes ${regOtherCores} cores`,
   );
 
   // 3. Memory with ACCOUNTS connected, registered accounts (measured before the latency run adds more).
@@ -475,15 +500,17 @@ try {
   await gateway.snapshot();
   await gateway.probeOn();
   const regLatencyOthers = otherCores(() => [gateway!.pid, ...kamailioPids()]);
-  await paced(regRate, regCount, async (i) => {
+  const regLatencyDropMeter = dropMeter(regSipPorts);
+  await profiled('registration-latency', () => paced(regRate, regCount, async (i) => {
     let sent = 0;
     const outcome = await extra.clients[i]!.register(`l${i}@${DOMAIN}`, ha1(`l${i}`), () => {
       sent = now();
     });
     if (outcome === 'registered') regTotals.set(`l${i}`, now() - sent);
     else regLatencyFailed++;
-  });
+  }));
   const regLatencyOtherCores = regLatencyOthers();
+  const regLatencyDrops = regLatencyDropMeter();
   const regRecords = await gateway.probeOff();
   const regLoop = await gateway.snapshot();
   const regSplit = added(regTotals, regRecords);
@@ -492,11 +519,11 @@ try {
     regRate,
     regCount,
   );
-  const registrationLatency = { rate: regRate, requests: regCount, failed: regLatencyFailed, clientMs: regSplit.total, sipAtGatewayMs: regSplit.sip, addedMs: regSplit.added, sippDirectMs: sippReg.ms, addedVsSippDirectMs: minusSipp(regSplit.total, sippReg.ms), retransmitted: retransmitted(regRecords), gatewayLoopDelayMs: regLoop.loop, gatewayGc: regLoop.gc, otherCores: regLatencyOtherCores };
+  const registrationLatency = { rate: regRate, requests: regCount, failed: regLatencyFailed, clientMs: regSplit.total, sipAtGatewayMs: regSplit.sip, addedMs: regSplit.added, sippDirectMs: sippReg.ms, addedVsSippDirectMs: minusSipp(regSplit.total, sippReg.ms), retransmitted: retransmitted(regRecords), udpReceiveDrops: regLatencyDrops, gatewayLoopDelayMs: regLoop.loop, gatewayGc: regLoop.gc, otherCores: regLatencyOtherCores };
   progress(
     `[3/4] registration latency at ${regRate}/s (account-register → registered): client p50 ${regSplit.total.p50} / p99 ${regSplit.total.p99} ms, ` +
       `of which Kamailio (REGISTER → 401, REGISTER → 200, at the gateway's socket) p50 ${regSplit.sip.p50} / p99 ${regSplit.sip.p99} ms; ` +
-      `added p50 ${regSplit.added.p50} / p99 ${regSplit.added.p99} ms; SIPp direct p50 ${sippReg.ms.p50} / p99 ${sippReg.ms.p99} ms (whole ms); ${describeLoop(regLoop)}; other processes ${regLatencyOtherCores} cores`,
+      `added p50 ${regSplit.added.p50} / p99 ${regSplit.added.p99} ms; SIPp direct p50 ${sippReg.ms.p50} / p99 ${sippReg.ms.p99} ms (whole ms); ${describeLoop(regLoop)}; ${retransmitted(regRecords)} retransmitted, UDP drops: ${describeDrops(regLatencyDrops)}; other processes ${regLatencyOtherCores} cores`,
   );
 
   // Done with registrations: end the gateway at once (no un-REGISTER of 16,000 accounts), then the sockets.
@@ -529,8 +556,11 @@ try {
   const c0 = await gateway.snapshot();
   const callClient0 = process.cpuUsage();
   const callOthers = otherCores(() => [gateway!.pid, ...uasPids()]);
+  const callSipPorts = { gateway: gateway.sipUdpPort, sippUas: uas.port };
+  const callDropMeter = dropMeter(callSipPorts);
   const calls = await profiled('calls', () => callLoad(callers, target, SECONDS));
   const callOtherCores = callOthers();
+  const callDrops = callDropMeter();
   const callClientCpu = process.cpuUsage(callClient0);
   const c1 = await gateway.snapshot();
   const callsPerSecond = Math.round((calls.ok * 1000) / calls.elapsedMs);
@@ -548,11 +578,12 @@ try {
     gatewayLoopDelayMs: c1.loop,
     gatewayGc: c1.gc,
     otherCores: { sippDirect: sippCalls.otherCores, portico: callOtherCores },
+    udpReceiveDrops: callDrops,
   };
   result.calls = callFigures;
   progress(
     `      clients → Portico → SIPp UAS: ${callsPerSecond} calls/s (${calls.ok} ok, ${calls.failed} failed${calls.firstFailure ? `: ${calls.firstFailure}` : ''}), ratio ${callFigures.ratio}; ` +
-      `gateway ${callFigures.gatewayCpuMsPerCall} ms CPU per call, clients ${callFigures.clientCpuMsPerCall} ms; ${describeLoop(c1)}; other processes ${callOtherCores} cores`,
+      `gateway ${callFigures.gatewayCpuMsPerCall} ms CPU per call, clients ${callFigures.clientCpuMsPerCall} ms; ${describeLoop(c1)}; UDP drops: ${describeDrops(callDrops)}; other processes ${callOtherCores} cores`,
   );
 
   // 4b. Call setup latency at half that rate.
@@ -566,7 +597,8 @@ try {
   await gateway.snapshot();
   await gateway.probeOn();
   const callLatencyOthers = otherCores(() => [gateway!.pid, ...uasPids()]);
-  await paced(callRate, callCount, async () => {
+  const callLatencyDropMeter = dropMeter(callSipPorts);
+  await profiled('call-latency', () => paced(callRate, callCount, async () => {
     while (idle.length === 0) {
       waitedForSocket++;
       await new Promise<void>((r) => freed.push(r));
@@ -577,8 +609,9 @@ try {
     freed.shift()?.();
     if (outcome.ok) setupTotals.set(outcome.callId, outcome.setupMs);
     else callLatencyFailed++;
-  });
+  }));
   const callLatencyOtherCores = callLatencyOthers();
+  const callLatencyDrops = callLatencyDropMeter();
   const callRecords = await gateway.probeOff();
   const callLoop = await gateway.snapshot();
   const callSplit = added(setupTotals, callRecords);
@@ -594,6 +627,7 @@ try {
     sippDirectMs: sippCallRate.ms,
     addedVsSippDirectMs: minusSipp(callSplit.total, sippCallRate.ms),
     retransmitted: retransmitted(callRecords),
+    udpReceiveDrops: callLatencyDrops,
     gatewayLoopDelayMs: callLoop.loop,
     gatewayGc: callLoop.gc,
     otherCores: callLatencyOtherCores,
@@ -601,7 +635,7 @@ try {
   progress(
     `      call setup latency at ${callRate}/s (session-create → accepted): client p50 ${callSplit.total.p50} / p99 ${callSplit.total.p99} ms, ` +
       `of which SIPp (INVITE → 200, at the gateway's socket) p50 ${callSplit.sip.p50} / p99 ${callSplit.sip.p99} ms; ` +
-      `added p50 ${callSplit.added.p50} / p99 ${callSplit.added.p99} ms; SIPp direct p50 ${sippCallRate.ms.p50} / p99 ${sippCallRate.ms.p99} ms (whole ms); ${describeLoop(callLoop)}; other processes ${callLatencyOtherCores} cores`,
+      `added p50 ${callSplit.added.p50} / p99 ${callSplit.added.p99} ms; SIPp direct p50 ${sippCallRate.ms.p50} / p99 ${sippCallRate.ms.p99} ms (whole ms); ${describeLoop(callLoop)}; ${retransmitted(callRecords)} retransmitted, UDP drops: ${describeDrops(callLatencyDrops)}; other processes ${callLatencyOtherCores} cores`,
   );
   result.latency = { registration: registrationLatency, callSetup: callLatency };
 

@@ -69,6 +69,8 @@ interface Timing {
   key: string;
   method: 'INVITE' | 'REGISTER';
   sentAt: number;
+  /** CSeq number of the request waiting for its final response. */
+  cseq: number;
   outstanding: boolean;
   spans: number[];
   sends: number;
@@ -76,7 +78,7 @@ interface Timing {
 }
 const pending = new Map<string, Timing>();
 const CALL_ID = /\r\n(?:Call-ID|i)[ \t]*:[ \t]*([^\r\n]+)/i;
-const CSEQ = /\r\n(?:CSeq)[ \t]*:[ \t]*\d+[ \t]+([A-Z]+)/i;
+const CSEQ = /\r\n(?:CSeq)[ \t]*:[ \t]*(\d+)[ \t]+([A-Z]+)/i;
 const TO_USER = /\r\n(?:To|t)[ \t]*:[^\r\n]*?sips?:([^@;>\s]+)@/i;
 
 function head(buf: Buffer): string {
@@ -92,15 +94,17 @@ function onOut(buf: Buffer): void {
   const callId = CALL_ID.exec(text)?.[1]?.trim();
   if (!callId) return;
   const t = pending.get(callId);
+  const cseq = Number(CSEQ.exec(text)?.[1]);
   if (!t) {
     const key = method === 'INVITE' ? callId : (TO_USER.exec(text)?.[1] ?? '');
-    pending.set(callId, { key, method, sentAt: performance.now(), outstanding: true, spans: [], sends: 1, done: false });
+    pending.set(callId, { key, method, sentAt: performance.now(), cseq, outstanding: true, spans: [], sends: 1, done: false });
     return;
   }
   t.sends++;
-  if (!t.outstanding && !t.done) {
-    // The request again with credentials (a retransmission leaves the first send time).
+  if (!t.outstanding && !t.done && cseq !== t.cseq) {
+    // The request again with credentials (a retransmission keeps the first send time).
     t.sentAt = performance.now();
+    t.cseq = cseq;
     t.outstanding = true;
   }
 }
@@ -110,11 +114,13 @@ function onIn(buf: Buffer): void {
   const status = Number(buf.toString('latin1', 8, 11));
   if (status < 200) return;
   const text = head(buf);
-  const method = CSEQ.exec(text)?.[1];
+  const cseq = CSEQ.exec(text);
+  const method = cseq?.[2];
   if (method !== 'INVITE' && method !== 'REGISTER') return;
   const callId = CALL_ID.exec(text)?.[1]?.trim();
   const t = callId === undefined ? undefined : pending.get(callId);
-  if (!t || !t.outstanding) return;
+  // A retransmitted final response to an earlier request is no answer to this one.
+  if (!t || !t.outstanding || Number(cseq![1]) !== t.cseq) return;
   t.spans.push(performance.now() - t.sentAt);
   t.outstanding = false;
   if (status < 300) t.done = true;
@@ -243,4 +249,4 @@ process.on('message', (raw) => {
   }
 });
 process.on('disconnect', () => process.exit(0));
-process.send({ ready: true, wsUrl: service.wsUrl(), mediaMode });
+process.send({ ready: true, wsUrl: service.wsUrl(), mediaMode, sipUdpPort: service.gateway.stack.transport.local('udp')?.port });

@@ -22,6 +22,8 @@ export class GatewayProcess {
     readonly wsUrl: string,
     /** `pass-through`, `bridge`, or none when the gateway has no media plane. */
     readonly mediaMode: string,
+    /** The gateway's SIP UDP port. */
+    readonly sipUdpPort: number,
   ) {
     child.on('message', (raw) => {
       const msg = raw as { id?: number };
@@ -53,12 +55,12 @@ export class GatewayProcess {
     } finally {
       closeSync(out);
     }
-    const first = await new Promise<{ ready?: boolean; wsUrl?: string; mediaMode?: string; error?: string }>((resolve, reject) => {
+    const first = await new Promise<{ ready?: boolean; wsUrl?: string; mediaMode?: string; sipUdpPort?: number; error?: string }>((resolve, reject) => {
       child.once('message', (m) => resolve(m as { wsUrl?: string; error?: string }));
       child.once('exit', (code) => reject(new Error(`the gateway exited during start (code ${code}); see ${opts.logFile}`)));
     });
     if (!first.ready || !first.wsUrl) throw new Error(`the gateway did not start: ${first.error ?? 'no URL'}`);
-    return new GatewayProcess(child, first.wsUrl, first.mediaMode ?? 'unknown');
+    return new GatewayProcess(child, first.wsUrl, first.mediaMode ?? 'unknown', first.sipUdpPort ?? 0);
   }
 
   private ask<T>(cmd: string, fields: object = {}): Promise<T> {
