@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real SIP peers the interop tests run against, when they are missing:
-# SIPp (Debian sip-tester) and Kamailio with its TLS and WebSocket modules; with --bench, wrk too.
+# SIPp (Debian sip-tester) and Kamailio with its TLS and WebSocket modules, baresip for its end-to-end
+# test; with --bench, wrk too.
 # The end-to-end tests (test/e2e) also need Debian's Chromium (driven by playwright-core at
 # /usr/bin/chromium) and iproute2 (their private network namespace).
 set -euo pipefail
@@ -16,6 +17,10 @@ root_dir=$(cd "$(dirname "$0")/.." && pwd)
 if ls "$root_dir"/test/e2e/*.test.ts >/dev/null 2>&1; then
   [ -x /usr/bin/chromium ] || need+=(chromium)
   command -v ip >/dev/null 2>&1 || need+=(iproute2)
+fi
+# A real SIP phone for the end-to-end test that calls one (headless: a sine tone, ALSA's null device).
+if [ -f "$root_dir/test/e2e/baresip.test.ts" ]; then
+  [ -x /usr/bin/baresip ] && [ -f /usr/lib/baresip/modules/ausine.so ] || need+=(baresip-core)
 fi
 # Benchmarks also measure against wrk (HTTP load).
 if [ "${1:-}" = "--bench" ]; then command -v wrk >/dev/null 2>&1 || need+=(wrk); fi
