@@ -72,6 +72,16 @@ const mediaSchema = z
     /** A call whose browser or SIP side sends nothing this long is ended. */
     inactivityTimeoutMs: positiveMs('a timeout').default(60_000),
     rtcpIntervalMs: positiveMs('an interval').default(5000),
+    /** DTMF between RFC 4733 events (browsers) and SIP INFO `application/dtmf-relay`, where one side lacks one. */
+    dtmf: z
+      .object({
+        /** `auto`: relay RFC 4733 when SIP negotiated telephone-event, else SIP INFO; `rfc4733`: relay only; `info`: always SIP INFO. */
+        fromBrowser: z.enum(['auto', 'rfc4733', 'info'], { error: 'expected "auto", "rfc4733" or "info"' }).default('auto'),
+        /** SIP INFO from the SIP side becomes RFC 4733 towards the browser (when it negotiated telephone-event). */
+        infoToBrowser: z.boolean({ error: 'expected true or false' }).default(true),
+      })
+      .strict()
+      .prefault({}),
     /** The local domain's `echo@` user, answered by Portico with the caller's own audio. */
     echo: z
       .object({ enabled: z.boolean({ error: 'expected true or false' }).default(true), user: z.string().regex(/^[A-Za-z0-9\-_.]+$/, { error: 'expected a SIP user name' }).default('echo') })

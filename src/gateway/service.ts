@@ -155,6 +155,7 @@ export async function startGatewayService(config: GatewayConfig, opts: GatewaySe
     announceAddress: m.announceAddress,
     portRange: m.portRange ? [m.portRange.min, m.portRange.max] : undefined,
     timers: { setupTimeoutMs: m.setupTimeoutMs, inactivityTimeoutMs: m.inactivityTimeoutMs, rtcpIntervalMs: m.rtcpIntervalMs },
+    dtmf: m.dtmf,
     logger,
   });
   await media.start();
@@ -174,6 +175,8 @@ export async function startGatewayService(config: GatewayConfig, opts: GatewaySe
   metrics?.setStatsSource(() => gateway.stats());
   // A call the media gave up on (timeout, DTLS failure) ends with the reason the client sees.
   media.attach((ref, reason) => gateway.connection(ref.connectionId)?.call(ref.id)?.terminate(reason));
+  // A browser's RFC 4733 digit for a SIP side without telephone-event goes as SIP INFO on the call's dialog.
+  media.attachDtmf((ref, digit, durationMs) => gateway.connection(ref.connectionId)?.call(ref.id)?.sendDtmf(digit, durationMs));
   try {
     await gateway.start();
   } catch (err) {

@@ -19,7 +19,8 @@ import type { Socket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { DtlsCertificate } from './certificate.ts';
-import { codecAttributes, describeCodecs, isAudioCodec, isRelayed, payloadTypeMap, readCodecs, sharedCodecs, type Codec } from './codecs.ts';
+import { codecAttributes, describeCodecs, isAudioCodec, isRelayed, payloadTypeMap, readCodecs, renumber, sharedCodecs, telephoneEvents, type Codec } from './codecs.ts';
+import { DtmfReader, dtmfPackets, type DtmfDigit } from './dtmf.ts';
 import { MediaError } from './errors.ts';
 import { RtpLeg } from './rtp-leg.ts';
 import { RtpRewriter, randomSsrc, senderReport } from './rtp-rewriter.ts';
@@ -36,6 +37,13 @@ export interface CallBridgeTimers {
   rtcpIntervalMs: number;
 }
 
+/**
+ * What happens to RFC 4733 DTMF from the browser: `auto` relays it when the SIP side negotiated
+ * `telephone-event` and sends each digit as SIP INFO otherwise; `rfc4733` only relays (digits are
+ * dropped when SIP has no `telephone-event`); `info` always sends SIP INFO and relays no events.
+ */
+export type DtmfFromBrowser = 'auto' | 'rfc4733' | 'info';
+
 export interface CallBridgeOptions {
   id: string;
   webrtcSocket: Socket;
@@ -48,6 +56,24 @@ export interface CallBridgeOptions {
   /** The bridge gave up on the call (media timeout, DTLS failure, no codec in the answer). */
   onEnd: (reason: string) => void;
   maxPacketBytes?: number;
+  /** Default `auto`. */
+  dtmfFromBrowser?: DtmfFromBrowser;
+  /** A digit from the browser to be sent as SIP INFO (see `DtmfFromBrowser`). */
+  onDtmfToSip?: (digit: string, durationMs: number) => void;
+}
+
+/** DTMF digits seen per path, in order (the last 64 of each), for tests and monitoring. */
+export interface DtmfStats {
+  /** RFC 4733 events from the browser. */
+  fromBrowser: string;
+  /** Of those, relayed to SIP as RFC 4733. */
+  toSip: string;
+  /** Of those, sent to SIP as SIP INFO. */
+  toSipInfo: string;
+  /** RFC 4733 events from SIP. */
+  fromSip: string;
+  /** Events sent to the browser: relayed from SIP or made here (SIP INFO in). */
+  toBrowser: string;
 }
 
 export interface CallBridgeStats {
@@ -59,10 +85,24 @@ export interface CallBridgeStats {
   /** Packets relayed each way. */
   toSip: number;
   toBrowser: number;
+  dtmf: DtmfStats;
+  /** The directions in force: does media flow browser → SIP, SIP → browser. */
+  flowing: { toSip: boolean; toBrowser: boolean };
 }
 
 const SENDS = (d: Direction) => d === 'sendrecv' || d === 'sendonly';
 const RECEIVES = (d: Direction) => d === 'sendrecv' || d === 'recvonly';
+
+/** The last 64 characters: a digit log that cannot grow without bound. */
+function keep(s: string): string {
+  return s.length > 64 ? s.slice(-64) : s;
+}
+
+/** An RTP packet's payload, without padding (RFC 3550 §5.1). */
+function rtpPayload(pkt: Buffer, headerLength: number): Buffer {
+  const pad = pkt[0]! & 0x20 ? pkt[pkt.length - 1]! : 0;
+  return pkt.subarray(headerLength, Math.max(headerLength, pkt.length - pad));
+}
 
 function isWebRtcProto(proto: string): boolean {
   return /^(UDP\/TLS\/RTP\/SAVPF?|RTP\/SAVPF)$/i.test(proto);
@@ -100,9 +140,22 @@ export class CallBridge {
   /** The last browser offer, and which of its sections is the audio we bridge. */
   private browserOffer: { sdp: SessionDescription; audio: number; codecs: Codec[]; direction: Direction } | undefined;
   /** The last SIP offer, and which of its sections is the audio we bridge. */
-  private sipOffer: { sdp: SessionDescription; audio: number; codecs: Codec[]; direction: Direction } | undefined;
+  private sipOffer: { sdp: SessionDescription; audio: number; codecs: Codec[]; direction: Direction; toBrowser: Codec[] } | undefined;
   private browserCodecs: Codec[] = [];
   private sipCodecs: Codec[] = [];
+  /** telephone-event payload types → clock rate, per side. */
+  private browserEvents = new Map<number, number>();
+  private sipEvents = new Map<number, number>();
+  private readonly dtmfFromBrowser = new DtmfReader();
+  private readonly dtmfFromSip = new DtmfReader();
+  private readonly dtmf: DtmfStats = { fromBrowser: '', toSip: '', toSipInfo: '', fromSip: '', toBrowser: '' };
+  /** Generated DTMF packets waiting for their time. */
+  private readonly dtmfTimers = new Set<NodeJS.Timeout>();
+  /** When the digit being generated towards the browser ends (the next one waits). */
+  private dtmfBusyUntil = 0;
+  /** The browser session's media sections as they stand (kind, mid, protocol), for re-offers. */
+  private browserSections: Array<{ kind: string; mid: string; proto: string }> = [];
+  private browserAudioMid = '0';
   private sendToSip = true;
   private sendToBrowser = true;
   /** Whether the SIP peer said it sends (only then is its silence a dead call). */
@@ -147,6 +200,8 @@ export class CallBridge {
       codecs: this.sipCodecs.filter(isAudioCodec).map((c) => `${c.name}/${c.clockRate}`),
       toSip: this.toSip.packets,
       toBrowser: this.toBrowser.packets,
+      dtmf: { ...this.dtmf },
+      flowing: { toSip: this.sendToSip, toBrowser: this.sendToBrowser },
     };
   }
 
@@ -164,7 +219,9 @@ export class CallBridge {
     this.webrtc.setRemote(remoteIceDtls(sdp, section));
     const direction = directionOf(sdp, section);
     this.browserOffer = { sdp, audio, codecs, direction };
-    return this.sipDescription([{ kind: 'audio', codecs, direction }]);
+    this.rememberBrowserSections(sdp, audio);
+    // A re-offer keeps the payload types SIP already agreed to (RFC 3264 §8.3.2).
+    return this.sipDescription([{ kind: 'audio', codecs: renumber(codecs, this.sipCodecs), direction }]);
   }
 
   /** SIP's answer to our offer → the answer for the browser. Throws when SIP kept no codec we relay. */
@@ -176,11 +233,12 @@ export class CallBridge {
     if (!section || section.kind !== 'audio' || section.port === 0) throw new MediaError('MEDIA_ERR_NO_COMMON_CODEC', 'the SIP peer rejected the audio stream');
     const address = sectionAddress(sdp, section);
     if (!address) throw new MediaError('MEDIA_ERR_BAD_SDP', 'the SIP answer has no connection address');
-    const answered = sharedCodecs(readCodecs(section), offer.codecs);
+    const offered = renumber(offer.codecs, this.sipCodecs);
+    const answered = sharedCodecs(readCodecs(section), offered);
     if (!answered.some(isAudioCodec)) throw new MediaError('MEDIA_ERR_NO_COMMON_CODEC', `the SIP answer has no codec we offered (answered: ${describeCodecs(section)})`);
     const sipDirection = directionOf(sdp, section);
     this.rtp.setTarget(address, section.port);
-    this.setCodecs(sharedCodecs(offer.codecs, answered), answered);
+    this.setCodecs(this.withBrowserEvents(sharedCodecs(offer.codecs, answered), offer.codecs), answered);
     this.setDirections(sipDirection);
     const answer = this.browserAnswer(offer.sdp, offer.audio, sipDirection);
     this.armSetupTimer();
@@ -208,10 +266,12 @@ export class CallBridge {
     if (!codecs.some(isAudioCodec)) throw new MediaError('MEDIA_ERR_NO_COMMON_CODEC', `no audio codec in common (offered: ${describeCodecs(section)}; relayed: opus, PCMU, PCMA)`);
     const direction = directionOf(sdp, section);
     this.rtp.setTarget(address, section.port);
-    this.sipOffer = { sdp, audio, codecs, direction };
+    // A re-offer keeps the payload types the browser already agreed to (RFC 3264 §8.3.2).
+    const toBrowser = renumber(this.withBrowserEvents(codecs, codecs), this.browserCodecs);
+    this.sipOffer = { sdp, audio, codecs, direction, toBrowser };
     // Until the browser answers, packets SIP sends early are accepted with the offered types.
-    this.rtp.acceptedPayloadTypes = new Set(codecs.map((c) => c.pt));
-    return this.browserOfferSdp(codecs, direction);
+    this.rtp.acceptedPayloadTypes = new Set([...codecs.map((c) => c.pt), ...this.sipCodecs.map((c) => c.pt)]);
+    return this.browserOfferSdp(toBrowser, direction);
   }
 
   /** The browser's answer to our offer → the answer for SIP. */
@@ -222,7 +282,7 @@ export class CallBridge {
     const section = sdp.media.find((m) => m.kind === 'audio');
     if (!section || section.port === 0) throw new MediaError('MEDIA_ERR_NO_COMMON_CODEC', 'the browser rejected the audio stream');
     this.webrtc.setRemote(remoteIceDtls(sdp, section));
-    const answered = sharedCodecs(readCodecs(section), offer.codecs);
+    const answered = sharedCodecs(readCodecs(section), offer.toBrowser);
     if (!answered.some(isAudioCodec)) throw new MediaError('MEDIA_ERR_NO_COMMON_CODEC', `the browser's answer has no codec we offered (answered: ${describeCodecs(section)})`);
     const browserDirection = directionOf(sdp, section);
     const sipCodecs = sharedCodecs(offer.codecs, answered);
@@ -236,6 +296,37 @@ export class CallBridge {
     return this.sipDescription(media);
   }
 
+  /**
+   * Sends `digit` to the browser as an RFC 4733 event (a SIP INFO the SIP side sent, converted).
+   * False when the browser negotiated no `telephone-event` or the call does not send to the browser
+   * (on hold); a digit asked for while another is being sent follows it.
+   */
+  sendDtmfToBrowser(digit: string, durationMs: number): boolean {
+    if (this.closed || !this.sendToBrowser || this.webrtc.state !== 'connected') return false;
+    const audio = this.browserCodecs.find(isAudioCodec);
+    // The event's clock is the audio's (RFC 4733 §2.1): Opus at 48 kHz, G.711 at 8 kHz.
+    const rate = this.toBrowser.packets > 0 ? this.toBrowser.clockRate : (audio?.clockRate ?? 8000);
+    const pt = [...this.browserEvents].find(([, r]) => r === rate)?.[0];
+    if (pt === undefined) return false;
+    const packets = dtmfPackets(digit, durationMs, rate);
+    const now = performance.now();
+    const start = Math.max(now, this.dtmfBusyUntil);
+    this.dtmfBusyUntil = start + (packets.at(-1)?.atMs ?? 0) + 60;
+    let timestamp: number | undefined;
+    for (const p of packets) {
+      const t = setTimeout(() => {
+        this.dtmfTimers.delete(t);
+        if (this.closed || !this.sendToBrowser) return;
+        // One event, one timestamp: where the stream is when the event starts (RFC 4733 §2.5.1.2).
+        timestamp ??= this.toBrowser.timestampNow(rate);
+        this.webrtc.sendRtp(this.toBrowser.ownPacket(pt, p.marker, timestamp, p.payload));
+        if (p.marker) this.dtmf.toBrowser = keep(this.dtmf.toBrowser + digit.toUpperCase());
+      }, start - now + p.atMs);
+      this.dtmfTimers.add(t);
+    }
+    return true;
+  }
+
   /** Candidates the browser trickled: not needed (ICE-lite learns addresses from checks), logged. */
   trickle(count: number, end: boolean): void {
     this.log.debug({ count, end }, 'browser candidates');
@@ -247,6 +338,8 @@ export class CallBridge {
     clearInterval(this.watchdog);
     clearInterval(this.rtcpTimer);
     clearTimeout(this.setupTimer);
+    for (const t of this.dtmfTimers) clearTimeout(t);
+    this.dtmfTimers.clear();
     this.webrtc.close();
     this.rtp.close();
   }
@@ -254,16 +347,42 @@ export class CallBridge {
   // ---- relaying ------------------------------------------------------------------------------
 
   private fromBrowser(pkt: Buffer): void {
-    if (!this.sendToSip) return;
     const hl = rtpHeaderLength(pkt);
     if (hl < 0) return;
+    const rate = this.browserEvents.get(pkt[1]! & 0x7f);
+    if (rate !== undefined) {
+      const mode = this.opts.dtmfFromBrowser ?? 'auto';
+      const relay = mode !== 'info' && this.toSip.ptMap.has(pkt[1]! & 0x7f);
+      for (const d of this.dtmfFromBrowser.read(pkt.readUInt32BE(4), rtpPayload(pkt, hl), rate)) this.browserDigit(d, relay, mode);
+      if (!relay) return;
+    }
+    if (!this.sendToSip) return;
     if (this.toSip.rewrite(pkt, hl)) this.rtp.send(pkt);
   }
 
+  private browserDigit(d: DtmfDigit, relayed: boolean, mode: DtmfFromBrowser): void {
+    this.dtmf.fromBrowser = keep(this.dtmf.fromBrowser + d.digit);
+    if (relayed) {
+      if (this.sendToSip) this.dtmf.toSip = keep(this.dtmf.toSip + d.digit);
+      return;
+    }
+    if (mode === 'rfc4733' || !this.opts.onDtmfToSip) return;
+    this.dtmf.toSipInfo = keep(this.dtmf.toSipInfo + d.digit);
+    this.opts.onDtmfToSip(d.digit, d.durationMs);
+  }
+
   private fromSip(pkt: Buffer): void {
-    if (!this.sendToBrowser) return;
     const hl = rtpHeaderLength(pkt);
     if (hl < 0) return;
+    const rate = this.sipEvents.get(pkt[1]! & 0x7f);
+    if (rate !== undefined) {
+      const relay = this.sendToBrowser && this.toBrowser.ptMap.has(pkt[1]! & 0x7f);
+      for (const d of this.dtmfFromSip.read(pkt.readUInt32BE(4), rtpPayload(pkt, hl), rate)) {
+        this.dtmf.fromSip = keep(this.dtmf.fromSip + d.digit);
+        if (relay) this.dtmf.toBrowser = keep(this.dtmf.toBrowser + d.digit);
+      }
+    }
+    if (!this.sendToBrowser) return;
     if (this.toBrowser.rewrite(pkt, hl)) this.webrtc.sendRtp(pkt);
   }
 
@@ -279,6 +398,37 @@ export class CallBridge {
     this.toSip.setMapping(payloadTypeMap(browser, sip), rates(sip));
     this.toBrowser.setMapping(payloadTypeMap(sip, browser), rates(browser));
     this.rtp.acceptedPayloadTypes = new Set(sip.map((c) => c.pt));
+    this.browserEvents = telephoneEvents(browser);
+    this.sipEvents = telephoneEvents(sip);
+  }
+
+  /**
+   * `browser` (codecs for the browser) with a `telephone-event` at its audio clock rate when SIP
+   * has none, so the browser can send digits that we turn into SIP INFO (unless `rfc4733` only).
+   * Taken from `source` (the browser's own offer) when it has one, else numbered afresh.
+   */
+  private withBrowserEvents(browser: Codec[], source: Codec[]): Codec[] {
+    if ((this.opts.dtmfFromBrowser ?? 'auto') === 'rfc4733' || browser.some((c) => c.name === 'telephone-event')) return browser;
+    const rates = [...new Set(browser.filter(isAudioCodec).map((c) => c.clockRate))];
+    const used = new Set(browser.map((c) => c.pt));
+    const out = [...browser];
+    for (const rate of rates) {
+      let ev = source.find((c) => c.name === 'telephone-event' && c.clockRate === rate);
+      if (!ev || used.has(ev.pt)) {
+        let pt = rate === 8000 ? 101 : 110;
+        while (used.has(pt) && pt < 127) pt++;
+        ev = { pt, name: 'telephone-event', clockRate: rate, channels: 1, fmtp: '0-15' };
+      }
+      used.add(ev.pt);
+      out.push(ev);
+    }
+    return out;
+  }
+
+  /** The browser session's sections after its offer, so our later offers keep their order and mids (RFC 8829 §5.2.2). */
+  private rememberBrowserSections(sdp: SessionDescription, audio: number): void {
+    this.browserSections = sdp.media.map((m, i) => ({ kind: m.kind, mid: m.attributes.find((a) => a.name === 'mid')?.value ?? String(i), proto: m.proto }));
+    this.browserAudioMid = this.browserSections[audio]?.mid ?? '0';
   }
 
   /** `sipDirection` is the SIP side's own direction (as its SDP says it). */
@@ -378,10 +528,23 @@ export class CallBridge {
     return serializeSdp(session);
   }
 
+  /**
+   * Our offer to the browser: the first one has one audio section; a re-offer repeats the
+   * session's sections in their order with their mids (the audio one ours, the others rejected).
+   */
   private browserOfferSdp(codecs: Codec[], direction: Direction): string {
+    if (this.browserSections.length === 0) {
+      this.browserSections = [{ kind: 'audio', mid: '0', proto: 'UDP/TLS/RTP/SAVPF' }];
+      this.browserAudioMid = '0';
+    }
     const session = this.browserSession();
-    session.attributes = [{ name: 'group', value: 'BUNDLE 0' }, { name: 'ice-lite', value: undefined }, { name: 'msid-semantic', value: ' WMS *' }];
-    session.media = [this.webrtcAudio('UDP/TLS/RTP/SAVPF', codecs, direction, 'actpass', '0')];
+    const mid = this.browserAudioMid;
+    session.attributes = [{ name: 'group', value: `BUNDLE ${mid}` }, { name: 'ice-lite', value: undefined }, { name: 'msid-semantic', value: ' WMS *' }];
+    session.media = this.browserSections.map((s) =>
+      s.mid === mid
+        ? this.webrtcAudio(s.proto, codecs, direction, 'actpass', mid)
+        : { kind: s.kind, port: 0, proto: s.proto, formats: [s.kind === 'application' ? 'webrtc-datachannel' : '0'], connection: this.opts.announceAddress, otherLines: [], attributes: [{ name: 'mid', value: s.mid }, { name: 'inactive', value: undefined }] },
+    );
     return serializeSdp(session);
   }
 

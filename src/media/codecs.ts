@@ -105,3 +105,36 @@ export function payloadTypeMap(from: Codec[], to: Codec[]): Map<number, number> 
   }
   return map;
 }
+
+/**
+ * `codecs` numbered as an established session already numbers them: within one session a payload
+ * type keeps its codec (RFC 3264 §8.3.2), so a re-offer uses the numbers agreed before, and a new
+ * codec whose number is taken gets a free dynamic one (96-127).
+ */
+export function renumber(codecs: Codec[], established: Codec[]): Codec[] {
+  if (established.length === 0) return codecs;
+  const byKey = new Map(established.map((c) => [codecKey(c), c.pt]));
+  const used = new Set(established.map((c) => c.pt));
+  const out: Codec[] = [];
+  for (const c of codecs) {
+    const pt = byKey.get(codecKey(c));
+    if (pt !== undefined) {
+      out.push({ ...c, pt });
+      continue;
+    }
+    let free = c.pt;
+    if (used.has(free)) {
+      free = 96;
+      while (free <= 127 && used.has(free)) free++;
+      if (free > 127) continue;
+    }
+    used.add(free);
+    out.push({ ...c, pt: free });
+  }
+  return out;
+}
+
+/** The codecs of `list` that are `telephone-event`, by payload type → clock rate. */
+export function telephoneEvents(list: Codec[]): Map<number, number> {
+  return new Map(list.filter((c) => c.name === 'telephone-event').map((c) => [c.pt, c.clockRate]));
+}

@@ -11,7 +11,7 @@
 import pino, { type Logger } from 'pino';
 import type { MediaCallRef, MediaPort } from '../core/media-port.ts';
 import type { IceCandidate } from '../core/types.ts';
-import { CallBridge, type CallBridgeStats, type CallBridgeTimers } from './call-bridge.ts';
+import { CallBridge, type CallBridgeStats, type CallBridgeTimers, type DtmfFromBrowser } from './call-bridge.ts';
 import { createDtlsCertificate, type DtlsCertificate } from './certificate.ts';
 import { MediaError } from './errors.ts';
 import { UdpSocketPool } from './udp-pool.ts';
@@ -39,8 +39,20 @@ export interface MediaBridgeOptions {
   timers?: Partial<CallBridgeTimers>;
   /** Datagrams larger than this are dropped (default 1500). */
   maxPacketBytes?: number;
+  dtmf?: MediaDtmfOptions;
   logger?: Logger;
 }
+
+/** DTMF conversion between RFC 4733 events and SIP INFO, where one side lacks one. */
+export interface MediaDtmfOptions {
+  /** RFC 4733 from the browser: `auto` (default) relays when SIP negotiated telephone-event, else SIP INFO; `rfc4733` relays only; `info` always SIP INFO. */
+  fromBrowser?: DtmfFromBrowser;
+  /** SIP INFO from the SIP side becomes RFC 4733 towards the browser when it negotiated telephone-event (default true). */
+  infoToBrowser?: boolean;
+}
+
+/** A digit from the browser to be sent to SIP as INFO `application/dtmf-relay`; the gateway sends it on the call's dialog. */
+export type MediaDtmfHandler = (call: MediaCallRef, digit: string, durationMs: number) => void;
 
 /** Called when the bridge ends a call on its own; the gateway ends the SIP dialog and tells the client `reason`. */
 export type MediaEndHandler = (call: MediaCallRef, reason: string) => void;
@@ -64,6 +76,7 @@ export class MediaBridge implements MediaPort {
   /** Calls in pass-through mode (nothing held for them). */
   private readonly passThrough = new Set<string>();
   private onEnd: MediaEndHandler | undefined;
+  private onDtmf: MediaDtmfHandler | undefined;
   private state: 'new' | 'running' | 'closed' = 'new';
 
   constructor(opts: MediaBridgeOptions = {}) {
@@ -84,6 +97,22 @@ export class MediaBridge implements MediaPort {
   /** Who ends a call when the bridge gives up on it (the gateway composition wires this). */
   attach(onEnd: MediaEndHandler): void {
     this.onEnd = onEnd;
+  }
+
+  /** Who sends a browser's digit as SIP INFO when SIP negotiated no telephone-event (the gateway composition wires this). */
+  attachDtmf(onDtmf: MediaDtmfHandler): void {
+    this.onDtmf = onDtmf;
+  }
+
+  /**
+   * A digit the SIP side sent as INFO (`application/dtmf-relay` or `application/dtmf`), for the
+   * browser as an RFC 4733 event. False when the call is not bridged, the browser negotiated no
+   * `telephone-event`, the call is on hold, or `dtmf.infoToBrowser` is off.
+   */
+  dtmfFromSip(digit: string, durationMs: number, call: MediaCallRef): boolean {
+    if (this.opts.dtmf?.infoToBrowser === false || !/^[0-9A-Da-d*#]$/.test(digit)) return false;
+    const bridge = this.bridges.get(this.key(call));
+    return bridge ? bridge.sendDtmfToBrowser(digit, Number.isFinite(durationMs) && durationMs > 0 ? durationMs : 100) : false;
   }
 
   /** Counters of a bridged call, for tests and monitoring. */
@@ -235,6 +264,14 @@ export class MediaBridge implements MediaPort {
       logger: this.log.child({ callId: call.id }),
       maxPacketBytes: this.opts.maxPacketBytes,
       onEnd: (reason) => this.endCall(call, reason),
+      dtmfFromBrowser: this.opts.dtmf?.fromBrowser,
+      onDtmfToSip: (digit, durationMs) => {
+        try {
+          this.onDtmf?.(call, digit, durationMs);
+        } catch (err) {
+          this.log.info({ err, callId: call.id, digit }, 'DTMF as SIP INFO failed');
+        }
+      },
     });
     this.bridges.set(this.key(call), bridge);
     return bridge;

@@ -40,6 +40,34 @@ export class RtpRewriter {
     for (const [pt, rate] of clockRates) this.clockRates.set(pt, rate);
   }
 
+  /** The stream's RTP timestamp now at `rate`: the last one sent, advanced by the time since. */
+  timestampNow(rate: number): number {
+    const elapsed = this.lastSentAt > 0 ? performance.now() - this.lastSentAt : 0;
+    return (this.lastTimestamp + Math.floor((elapsed * rate) / 1000)) >>> 0;
+  }
+
+  /**
+   * A packet of our own in this direction's stream (a generated DTMF event): our SSRC and the next
+   * sequence number; packets relayed after it are numbered on from there.
+   */
+  ownPacket(pt: number, marker: boolean, timestamp: number, payload: Buffer): Buffer {
+    const seq = (this.lastSeq + 1) & 0xffff;
+    this.seqOffset = (this.seqOffset + 1) & 0xffff;
+    // Before any relayed packet: the first source to come continues after ours.
+    if (this.source === undefined) this.source = -1;
+    this.lastSeq = seq;
+    const pkt = Buffer.alloc(12 + payload.length);
+    pkt[0] = 0x80;
+    pkt[1] = (marker ? 0x80 : 0) | (pt & 0x7f);
+    pkt.writeUInt16BE(seq, 2);
+    pkt.writeUInt32BE(timestamp >>> 0, 4);
+    pkt.writeUInt32BE(this.ssrc, 8);
+    payload.copy(pkt, 12);
+    this.packets++;
+    this.octets += payload.length;
+    return pkt;
+  }
+
   /** Rewrites `pkt` for the other leg; false when its payload type has no counterpart there (dropped). */
   rewrite(pkt: Buffer, headerLength: number): boolean {
     const b1 = pkt[1]!;
