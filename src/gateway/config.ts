@@ -135,6 +135,8 @@ export const configSchema = z
         wsPath: z.string({ error: 'expected a path such as /webrtcgateway/ws' }).regex(/^\/\S*$/, { error: 'expected a path starting with /' }).default('/webrtcgateway/ws'),
         /** With a certificate the server speaks HTTPS and WSS. */
         tls: tlsFiles.optional(),
+        /** The demo web phone at the root URL (`/`), with the local domain's demo users. */
+        demoPhone: z.boolean({ error: 'expected true or false' }).default(true),
       })
       .strict()
       .prefault({}),

@@ -8,6 +8,7 @@
 import pino, { type Logger } from 'pino';
 import { EmbeddedAuthenticator, OAuth2Authenticator, OmaDoor, type OmaUser } from '../api/oma/index.ts';
 import { SylkRtcDoor } from '../api/sylkrtc/index.ts';
+import { DemoPage } from '../console/index.ts';
 import { Gateway, type LocalDomainPort } from '../core/index.ts';
 import { AdminApi, RestHooks } from '../hooks/index.ts';
 import { MediaBridge } from '../media/index.ts';
@@ -212,6 +213,11 @@ export async function startGatewayService(config: GatewayConfig, opts: GatewaySe
     http.addHttpDoor(oma);
     http.addUpgradePrefix(oma.upgradePrefix, oma);
   }
+  if (config.http.demoPhone) {
+    // What a newcomer opens first: the local domain's demo users and its echo, one click away.
+    const users = localDomain ? Object.entries(config.localDomain.users).map(([name, password]) => ({ name, password })) : [];
+    http.addHttpDoor(new DemoPage({ wsPath: config.http.wsPath, domain: domains[0] ?? config.localDomain.domain, users, echo: echo?.aor, logger }));
+  }
   try {
     await http.start();
   } catch (err) {
@@ -252,6 +258,7 @@ export async function startGatewayService(config: GatewayConfig, opts: GatewaySe
   logger.info(
     {
       ws: service.wsUrl(),
+      phone: config.http.demoPhone ? `${http.url()}/` : undefined,
       sip: localDomain
         ? publicListen.map((l) => `${l.protocol}:${localDomain.local(l.protocol)?.host ?? l.host}:${localDomain.local(l.protocol)?.port ?? l.port}`)
         : publicListen.map((l) => `${l.protocol}:${gateway.stack.transport.local(l.protocol)?.host ?? l.host}:${gateway.stack.transport.local(l.protocol)?.port ?? l.port}`),
