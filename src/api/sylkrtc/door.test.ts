@@ -1,11 +1,12 @@
 /**
  * The door on real sockets (127.0.0.1, ephemeral port) in front of core stand-ins: the handshake
  * (subprotocol → dialect, 406 otherwise, as SylkServer), the frame-size limit (1009), the request
- * queue bound (1008) and the isolation of connections from each other's misbehaviour.
+ * queue bound (1008), the isolation of connections from each other's misbehaviour, and the frames of
+ * one turn of the event loop leaving in one write.
  */
 import assert from 'node:assert/strict';
 import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
 import { SylkRtcDoor } from './door.ts';
@@ -16,12 +17,17 @@ let door: SylkRtcDoor;
 let gateway: FakeGateway;
 let url: string;
 const sockets: WebSocket[] = [];
+/** The server's side of each upgraded socket, in order of arrival. */
+const serverSockets: Socket[] = [];
 
 before(async () => {
   gateway = new FakeGateway();
   door = new SylkRtcDoor(gateway, { maxPayloadBytes: 4096, maxPendingRequests: 8, pingIntervalMs: 0 });
   server = createServer((_req, res) => res.writeHead(404).end());
-  server.on('upgrade', (req, socket, head) => door.handleUpgrade(req, socket, head));
+  server.on('upgrade', (req, socket, head) => {
+    serverSockets.push(socket as Socket);
+    door.handleUpgrade(req, socket, head);
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/webrtcgateway/ws`;
 });
@@ -158,6 +164,42 @@ describe('limits', () => {
     c.ws.terminate();
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(conn.closed, true);
+  });
+});
+
+describe('writes', () => {
+  /** Counts the writes the server's socket hands to the kernel (one `_write` or `_writev` each). */
+  function countWrites(socket: Socket): { count: number } {
+    const counter = { count: 0 };
+    const s = socket as unknown as { _write: (...a: unknown[]) => void; _writev: (...a: unknown[]) => void };
+    const write = s._write.bind(s);
+    const writev = s._writev.bind(s);
+    s._write = (...a) => {
+      counter.count++;
+      write(...a);
+    };
+    s._writev = (...a) => {
+      counter.count++;
+      writev(...a);
+    };
+    return counter;
+  }
+
+  it('sends the answers to requests that arrived together in one write, in order', async () => {
+    const c = await connect('sylkRTC-2');
+    await c.next();
+    const writes = countWrites(serverSockets.at(-1)!);
+    // The three requests leave the client in one segment, so the door reads them in one turn.
+    const raw = (c.ws as unknown as { _socket: Socket })._socket;
+    raw.cork();
+    for (const t of ['a', 'b', 'c']) c.ws.send(JSON.stringify({ sylkrtc: 'ping', transaction: t }));
+    raw.uncork();
+    assert.deepEqual([await c.next(), await c.next(), await c.next()], ['a', 'b', 'c'].map((t) => ({ sylkrtc: 'ack', transaction: t })));
+    assert.equal(writes.count, 1);
+    c.ws.send(JSON.stringify({ sylkrtc: 'ping', transaction: 'd' }));
+    assert.deepEqual(await c.next(), { sylkrtc: 'ack', transaction: 'd' });
+    assert.equal(writes.count, 2);
+    c.ws.close();
   });
 });
 

@@ -15,7 +15,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { chooseDialect, parseSubprotocols, type Dialect } from './codec.ts';
 import type { GatewayPort } from './core-port.ts';
-import { CLOSE_CODES, DEFAULT_SESSION_LIMITS, silentDoorLogger, SylkRtcSession, type DoorLogger, type SecretKind } from './session.ts';
+import { CLOSE_CODES, DEFAULT_SESSION_LIMITS, silentDoorLogger, SylkRtcSession, type DoorLogger, type SecretKind, type SessionTransport } from './session.ts';
 
 export interface SylkRtcDoorOptions {
   /** Largest accepted frame; a bigger one closes the socket with 1009. Default 256 KiB. */
@@ -50,10 +50,34 @@ export const DEFAULT_DOOR_OPTIONS = {
 /** The door name the core sees in `openConnection()` (logs and metrics). */
 export const SYLKRTC_DOOR = 'sylkrtc';
 
-interface Peer {
-  ws: WebSocket;
-  session: SylkRtcSession;
-  alive: boolean;
+/**
+ * One open socket: the session's transport. Frames written in one turn of the event loop leave in
+ * one write: the first frame corks the TCP socket and the door uncorks it once the turn's
+ * callbacks and promise jobs have run (`process.nextTick`). An ack and the event after it, or the
+ * four frames of a call's setup that a single SIP response sets off, then cost one system call
+ * instead of one each (ws writes every frame on its own otherwise).
+ */
+class Peer implements SessionTransport {
+  session!: SylkRtcSession;
+  /** A pong (or the socket's first ping) came since the last ping. */
+  alive = true;
+  /** The socket is corked until the door's next uncork. */
+  corked = false;
+
+  constructor(
+    readonly door: SylkRtcDoor,
+    readonly ws: WebSocket,
+    readonly socket: Duplex,
+  ) {}
+
+  send(text: string): void {
+    this.door.write(this, text);
+  }
+
+  close(code: number, reason: string): void {
+    const ws = this.ws;
+    if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(code, reason);
+  }
 }
 
 function refuse(socket: Duplex, status: number, text: string, message: string): void {
@@ -75,6 +99,16 @@ export class SylkRtcDoor {
   private readonly peers = new Set<Peer>();
   private pingTimer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
+  /** Peers corked in this turn of the event loop, uncorked together at its end. */
+  private corked: Peer[] = [];
+  private readonly uncorkAll = (): void => {
+    const corked = this.corked;
+    this.corked = [];
+    for (const p of corked) {
+      p.corked = false;
+      p.socket.uncork();
+    }
+  };
 
   constructor(gateway: GatewayPort, opts: SylkRtcDoorOptions = {}) {
     this.gateway = gateway;
@@ -117,7 +151,7 @@ export class SylkRtcDoor {
       refuse(socket, 503, 'Service Unavailable', 'Gateway closing');
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, socket));
   }
 
   /** Closes every socket (1001) and its core connection (calls ended, registrations removed). Idempotent. */
@@ -137,7 +171,7 @@ export class SylkRtcDoor {
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 
-  private accept(ws: WebSocket, req: IncomingMessage): void {
+  private accept(ws: WebSocket, req: IncomingMessage, socket: Duplex): void {
     if (this.closing) {
       ws.close(CLOSE_CODES.goingAway, 'Gateway closing');
       return;
@@ -153,30 +187,16 @@ export class SylkRtcDoor {
       ws.close(1011, 'Gateway unavailable');
       return;
     }
-    const maxBuffered = this.opts.maxBufferedBytes;
+    const peer = new Peer(this, ws, socket);
     const session = new SylkRtcSession({
       connection,
       dialect,
       logger: this.log,
       limits: { maxPendingRequests: this.opts.maxPendingRequests, terminateGraceMs: this.opts.terminateGraceMs },
       secretKind: this.opts.secretKind,
-      transport: {
-        send: (text) => {
-          if (ws.readyState !== WebSocket.OPEN) return;
-          if (ws.bufferedAmount > maxBuffered) {
-            this.log.warn({ connId: connection.id, buffered: ws.bufferedAmount }, 'client is not reading; closing');
-            ws.close(CLOSE_CODES.policyViolation, 'Client not reading');
-            void session.close();
-            return;
-          }
-          ws.send(text);
-        },
-        close: (code, reason) => {
-          if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(code, reason);
-        },
-      },
+      transport: peer,
     });
-    const peer: Peer = { ws, session, alive: true };
+    peer.session = session;
     this.peers.add(peer);
     this.log.info({ connId: connection.id, remote, dialect }, 'sylkRTC connection open');
     ws.on('message', (data, isBinary) => session.receive(data as Buffer, isBinary));
@@ -188,6 +208,24 @@ export class SylkRtcDoor {
       void session.close();
     });
     session.start();
+  }
+
+  /** @internal One frame from a session to its client, in the current turn's write (see `Peer`). */
+  write(peer: Peer, text: string): void {
+    const ws = peer.ws;
+    if (ws.readyState !== WebSocket.OPEN) return;
+    if (ws.bufferedAmount > this.opts.maxBufferedBytes) {
+      this.log.warn({ connId: peer.session.connection.id, buffered: ws.bufferedAmount }, 'client is not reading; closing');
+      ws.close(CLOSE_CODES.policyViolation, 'Client not reading');
+      void peer.session.close();
+      return;
+    }
+    if (!peer.corked) {
+      peer.corked = true;
+      peer.socket.cork();
+      if (this.corked.push(peer) === 1) process.nextTick(this.uncorkAll);
+    }
+    ws.send(text);
   }
 
   private pingAll(): void {
