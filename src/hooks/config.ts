@@ -142,8 +142,10 @@ export const hooksConfigSchema = z
       .prefault({}),
     pool: z
       .object({
-        /** Keep-alive connections per backend origin. */
+        /** Keep-alive connections per backend origin for direct requests (`connect`, `call`, ...: somebody waits). */
         connections: z.number().int().min(1).default(32),
+        /** Keep-alive connections per backend origin for status events. */
+        eventConnections: z.number().int().min(1).default(16),
         keepAliveMs: ms('a timeout').default(30_000),
       })
       .strict()

@@ -18,7 +18,7 @@ import { CircuitBreaker } from './breaker.ts';
 import type { AppConfig, HooksConfig } from './config.ts';
 import { HookSession } from './hook-session.ts';
 import { HookHttpClient, type HookOutcome } from './http-client.ts';
-import { DEFAULT_TIMEOUT_MS, type HookMethod } from './methods.ts';
+import { DEFAULT_TIMEOUT_MS, HOOK_KIND, type HookMethod } from './methods.ts';
 import { HookMetrics, type DropReason } from './metrics.ts';
 
 export interface RestHooksOptions {
@@ -62,7 +62,8 @@ export class RestHooks implements PolicyPort {
     this.nodeId = opts.config.nodeId ?? `${randomBytes(6).toString('hex')}@${firstIPv4()}`;
     this.log = (opts.logger ?? pino({ level: 'silent' })).child({ component: 'hooks' });
     this.closeTimeoutMs = opts.closeTimeoutMs ?? 2000;
-    this.client = new HookHttpClient({ connections: opts.config.pool.connections, keepAliveMs: opts.config.pool.keepAliveMs });
+    const pool = opts.config.pool;
+    this.client = new HookHttpClient({ connections: pool.connections, eventConnections: pool.eventConnections, keepAliveMs: pool.keepAliveMs });
     if (opts.registry) {
       this.metrics = new HookMetrics(opts.registry);
       this.metrics.setSource({ queueDepth: () => this.queueDepth(), circuits: () => this.circuits() });
@@ -152,7 +153,7 @@ export class RestHooks implements PolicyPort {
       return outcome;
     }
     const started = performance.now();
-    const outcome = await this.client.post(app, method, JSON.stringify(body), this.timeoutOf(app, method), needJson);
+    const outcome = await this.client.post(app, method, JSON.stringify(body), this.timeoutOf(app, method), needJson, HOOK_KIND[method] === 'event' ? 'event' : 'direct');
     const seconds = (performance.now() - started) / 1000;
     if (outcome.kind === 'failed') {
       breaker.failure();
