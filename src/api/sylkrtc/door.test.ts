@@ -203,6 +203,48 @@ describe('writes', () => {
   });
 });
 
+describe('keep-alive', () => {
+  it('pings every socket once per interval, spread over it, and drops the one that stops answering', async () => {
+    const pinging = new SylkRtcDoor(gateway, { pingIntervalMs: 300 });
+    const srv = createServer((_req, res) => res.writeHead(404).end());
+    srv.on('upgrade', (req, socket, head) => pinging.handleUpgrade(req, socket, head));
+    await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+    const at = `ws://127.0.0.1:${(srv.address() as AddressInfo).port}/webrtcgateway/ws`;
+    const open = (autoPong: boolean) =>
+      new Promise<{ ws: WebSocket; pings: number[]; closed: Promise<number> }>((resolve, reject) => {
+        const ws = new WebSocket(at, 'sylkRTC-2', { autoPong });
+        sockets.push(ws);
+        const pings: number[] = [];
+        ws.on('ping', () => pings.push(Date.now()));
+        const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
+        ws.on('open', () => resolve({ ws, pings, closed }));
+        ws.on('error', reject);
+      });
+    try {
+      const clients = await Promise.all(Array.from({ length: 6 }, () => open(true)));
+      const silent = await open(false);
+      const started = Date.now();
+      // The silent one is pinged once, misses the pong, and is cut off at the next sweep.
+      assert.equal(await silent.closed, 1006);
+      const elapsed = Date.now() - started;
+      assert.ok(elapsed >= 450 && elapsed < 1500, `dropped after ${elapsed} ms`);
+      assert.equal(silent.pings.length, 1);
+      await new Promise((r) => setTimeout(r, 400));
+      for (const c of clients) {
+        assert.equal(c.ws.readyState, WebSocket.OPEN);
+        assert.ok(c.pings.length >= 2, `pinged ${c.pings.length} times`);
+        // Once per interval: consecutive pings of one socket are about 300 ms apart.
+        for (let i = 1; i < c.pings.length; i++) assert.ok(c.pings[i]! - c.pings[i - 1]! >= 150, JSON.stringify(c.pings));
+      }
+      // Spread: the six sockets were not all pinged in the same slice.
+      assert.ok(new Set(clients.map((c) => Math.floor((c.pings[0]! - started) / 50))).size > 1, 'all pinged at once');
+    } finally {
+      await pinging.close();
+      await new Promise((resolve) => srv.close(resolve));
+    }
+  });
+});
+
 describe('close', () => {
   it('closes every socket with 1001 and refuses new upgrades with 503', async () => {
     const c = await connect('sylkRTC-2');

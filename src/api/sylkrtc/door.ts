@@ -9,6 +9,9 @@
  * an error and close it with 1008; a client that stops reading while more than `maxBufferedBytes`
  * wait to be sent is closed with 1008; a socket that misses a WebSocket pong for one
  * `pingIntervalMs` is dropped. Nothing one socket does stops another.
+ *
+ * The pings of one interval are spread over it in slices (`PING_SLICE_MS` apart), so that ten
+ * thousand sockets are not pinged in one timer callback that holds up everything else.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -47,6 +50,9 @@ export const DEFAULT_DOOR_OPTIONS = {
   secretKind: 'ha1' as SecretKind,
 };
 
+/** How far apart the slices of a ping sweep run (at most `pingIntervalMs`). */
+export const PING_SLICE_MS = 100;
+
 /** The door name the core sees in `openConnection()` (logs and metrics). */
 export const SYLKRTC_DOOR = 'sylkrtc';
 
@@ -63,6 +69,8 @@ class Peer implements SessionTransport {
   alive = true;
   /** The socket is corked until the door's next uncork. */
   corked = false;
+  /** The ping slice (a tick count) in which the socket was last pinged. */
+  pingedAt = 0;
 
   constructor(
     readonly door: SylkRtcDoor,
@@ -98,6 +106,10 @@ export class SylkRtcDoor {
   private readonly wss: WebSocketServer;
   private readonly peers = new Set<Peer>();
   private pingTimer: NodeJS.Timeout | undefined;
+  /** Ping slices since the door opened, slices per interval, and the sweep under way. */
+  private pingTick = 0;
+  private readonly slicesPerSweep: number;
+  private sweep: { peers: Iterator<Peer>; perSlice: number } | undefined;
   private closing: Promise<void> | undefined;
   /** Peers corked in this turn of the event loop, uncorked together at its end. */
   private corked: Peer[] = [];
@@ -134,8 +146,10 @@ export class SylkRtcDoor {
         done(true);
       },
     });
+    const slice = Math.min(PING_SLICE_MS, this.opts.pingIntervalMs);
+    this.slicesPerSweep = Math.max(1, Math.round(this.opts.pingIntervalMs / Math.max(1, slice)));
     if (this.opts.pingIntervalMs > 0) {
-      this.pingTimer = setInterval(() => this.pingAll(), this.opts.pingIntervalMs);
+      this.pingTimer = setInterval(() => this.pingSlice(), slice);
       this.pingTimer.unref();
     }
   }
@@ -162,6 +176,7 @@ export class SylkRtcDoor {
 
   private async doClose(): Promise<void> {
     clearInterval(this.pingTimer);
+    this.sweep = undefined;
     const peers = [...this.peers];
     for (const p of peers) p.ws.close(CLOSE_CODES.goingAway, 'Gateway closing');
     await Promise.allSettled(peers.map((p) => p.session.close()));
@@ -228,14 +243,34 @@ export class SylkRtcDoor {
     ws.send(text);
   }
 
-  private pingAll(): void {
-    for (const p of this.peers) {
+  /**
+   * One slice of the ping sweep: a sweep starts every `slicesPerSweep` slices and visits every open
+   * socket once, spread evenly over the slices (sockets opened meanwhile join the sweep at its
+   * end). A socket that did not answer the previous ping is dropped; one pinged less than half an
+   * interval ago (the sweep order moved it up) is left for the next sweep.
+   */
+  private pingSlice(): void {
+    const tick = ++this.pingTick;
+    if (!this.sweep) {
+      if (tick % this.slicesPerSweep !== 0) return;
+      this.sweep = { peers: this.peers.values(), perSlice: Math.max(1, Math.ceil(this.peers.size / this.slicesPerSweep)) };
+    }
+    const sweep = this.sweep;
+    for (let n = 0; n < sweep.perSlice; n++) {
+      const next = sweep.peers.next();
+      if (next.done) {
+        this.sweep = undefined;
+        return;
+      }
+      const p = next.value;
       if (!p.alive) {
+        if ((tick - p.pingedAt) * 2 < this.slicesPerSweep) continue;
         this.log.info({ connId: p.session.connection.id }, 'no pong; dropping the connection');
         p.ws.terminate();
         continue;
       }
       p.alive = false;
+      p.pingedAt = tick;
       p.ws.ping();
     }
   }
