@@ -144,7 +144,7 @@ export const hooksConfigSchema = z
       .object({
         /** Keep-alive connections per backend origin for direct requests (`connect`, `call`, ...: somebody waits). */
         connections: z.number().int().min(1).default(32),
-        /** Keep-alive connections per backend origin for status events. */
+        /** Keep-alive connections per backend origin for status events; also how many events of an app are in flight at most. */
         eventConnections: z.number().int().min(1).default(16),
         keepAliveMs: ms('a timeout').default(30_000),
       })

@@ -77,6 +77,8 @@ export class HookSession implements PolicySession {
   private closed = false;
   private readonly queue: QueuedEvent[] = [];
   private sending = false;
+  /** Waiting for the app's lane to grant a turn. */
+  private waiting = false;
   private attempts = 0;
   private retryTimer: NodeJS.Timeout | undefined;
 
@@ -328,34 +330,52 @@ export class HookSession implements PolicySession {
     this.pump();
   }
 
+  /** Asks for a turn to send the first waiting event (the app's lane grants it, see `RestHooks.ready`). */
   private pump(): void {
-    if (this.sending || this.retryTimer || this.queue.length === 0) return;
-    const item = this.queue[0]!;
-    const app = this.hooks.activeApp(item.app, item.method);
-    if (!app) {
+    if (this.sending || this.retryTimer || this.waiting || this.queue.length === 0) return;
+    this.waiting = true;
+    this.hooks.ready(this, this.queue[0]!.app);
+  }
+
+  /**
+   * @internal This connection's turn: sends its first waiting event, one at a time so that the
+   * backend gets them in order. `done` is called once the request is over. False if there was
+   * nothing to send.
+   */
+  sendNext(done: () => void): boolean {
+    this.waiting = false;
+    if (this.sending || this.retryTimer) return false;
+    let item: QueuedEvent | undefined;
+    let app: AppConfig | undefined;
+    while ((item = this.queue[0]) !== undefined && !(app = this.hooks.activeApp(item.app, item.method, true))) {
       // Switched off meanwhile: nothing may leave the gateway for it any more.
       this.queue.shift();
       this.hooks.countQueued(-1);
-      this.hooks.dropped(item.app, item.method, this.hooks.isClosing ? 'shutdown' : 'disabled');
-      return this.next();
+      this.hooks.dropped(item.app, item.method, 'disabled');
     }
+    if (!item || !app) {
+      if (this.closed) this.hooks.forget(this);
+      return false;
+    }
+    const sent = item;
     this.sending = true;
-    void this.hooks.send(app, item.method, item.body, false).then((outcome) => {
+    void this.hooks.send(app, sent.method, sent.body, false).then((outcome) => {
       this.sending = false;
-      if (this.queue[0] !== item) return this.next(); // discarded meanwhile
+      done();
+      if (this.queue[0] !== sent) return this.next(); // discarded meanwhile
       if (outcome.kind === 'failed') {
         this.attempts++;
         const q = this.hooks.config.queue;
-        if (Date.now() - item.at >= q.maxAgeMs) {
+        if (Date.now() - sent.at >= q.maxAgeMs) {
           this.queue.shift();
           this.hooks.countQueued(-1);
-          this.hooks.dropped(item.app, item.method, 'expired');
+          this.hooks.dropped(sent.app, sent.method, 'expired');
           this.attempts = 0;
           return this.next();
         }
         const backoff = Math.min(q.retryMaxMs, q.retryBaseMs * 2 ** Math.min(this.attempts - 1, 16));
-        const delay = Math.max(backoff * (0.8 + Math.random() * 0.4), this.hooks.breakerOf(item.app).retryInMs());
-        this.hooks.log.debug({ app: item.app, method: item.method, attempts: this.attempts, delay: Math.round(delay), failure: outcome.failure }, 'status event retried later');
+        const delay = Math.max(backoff * (0.8 + Math.random() * 0.4), this.hooks.breakerOf(sent.app).retryInMs());
+        this.hooks.log.debug({ app: sent.app, method: sent.method, attempts: this.attempts, delay: Math.round(delay), failure: outcome.failure }, 'status event retried later');
         this.retryTimer = setTimeout(() => {
           this.retryTimer = undefined;
           this.pump();
@@ -369,6 +389,7 @@ export class HookSession implements PolicySession {
       this.hooks.countQueued(-1);
       this.next();
     });
+    return true;
   }
 
   private next(): void {

@@ -32,6 +32,13 @@ export interface RestHooksOptions {
   closeTimeoutMs?: number;
 }
 
+/** The status events of one app: how many are on their way, and the connections waiting for a turn. */
+interface EventLane {
+  inFlight: number;
+  waiting: HookSession[];
+  head: number;
+}
+
 function firstIPv4(): string {
   for (const list of Object.values(networkInterfaces())) {
     for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
@@ -50,6 +57,8 @@ export class RestHooks implements PolicyPort {
   private readonly client: HookHttpClient;
   private readonly breakers = new Map<string, CircuitBreaker>();
   private readonly sessions = new Set<HookSession>();
+  private readonly lanes = new Map<string, EventLane>();
+  private serveScheduled = false;
   private readonly closeTimeoutMs: number;
   private queuedTotal = 0;
   private closing: Promise<void> | undefined;
@@ -124,9 +133,12 @@ export class RestHooks implements PolicyPort {
     return this.config.defaultApp;
   }
 
-  /** The app if `method` should be sent to it now; undefined when hooks, the app or the method are off. */
-  activeApp(name: string | undefined, method: HookMethod): AppConfig | undefined {
-    if (!this.enabled || name === undefined || this.closing) return undefined;
+  /**
+   * The app if `method` should be sent to it now; undefined when hooks, the app or the method are
+   * off. `queued`: for an event already queued, which may still leave while the hooks close.
+   */
+  activeApp(name: string | undefined, method: HookMethod, queued = false): AppConfig | undefined {
+    if (!this.enabled || name === undefined || (this.closing && !queued)) return undefined;
     const app = this.store.get(name);
     if (!app || !app.enabled) return undefined;
     if (app.methods !== 'all' && !app.methods.includes(method)) return undefined;
@@ -161,6 +173,48 @@ export class RestHooks implements PolicyPort {
     } else breaker.success();
     this.metrics?.request(app.name, method, outcome.kind, seconds);
     return outcome;
+  }
+
+  /**
+   * @internal A connection has a status event to send to `app`. Each app has a lane: at most
+   * `pool.eventConnections` events in flight (one per connection, so each connection's events stay
+   * in order), the connections waiting their turn first come, first served. Nothing is sent from
+   * inside the caller: the lane is served on the next turn of the event loop, after the signalling
+   * work that produced the event.
+   */
+  ready(session: HookSession, app: string): void {
+    let lane = this.lanes.get(app);
+    if (!lane) this.lanes.set(app, (lane = { inFlight: 0, waiting: [], head: 0 }));
+    lane.waiting.push(session);
+    if (!this.serveScheduled) {
+      this.serveScheduled = true;
+      setImmediate(this.serveAll);
+    }
+  }
+
+  private readonly serveAll = (): void => {
+    this.serveScheduled = false;
+    for (const lane of this.lanes.values()) this.serve(lane);
+  };
+
+  private serve(lane: EventLane): void {
+    const limit = this.config.pool.eventConnections;
+    while (lane.inFlight < limit && lane.head < lane.waiting.length) {
+      const session = lane.waiting[lane.head++]!;
+      if (session.sendNext(() => this.turnOver(lane))) lane.inFlight++;
+    }
+    if (lane.head === lane.waiting.length) {
+      lane.waiting.length = 0;
+      lane.head = 0;
+    } else if (lane.head > 1024 && lane.head * 2 > lane.waiting.length) {
+      lane.waiting.splice(0, lane.head);
+      lane.head = 0;
+    }
+  }
+
+  private turnOver(lane: EventLane): void {
+    lane.inFlight--;
+    this.serve(lane);
   }
 
   /** @internal A session's queue grew (+1) or shrank (-n). */
