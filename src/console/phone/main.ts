@@ -158,7 +158,6 @@ function pressKey(key: string): void {
   } catch {
     // No RFC 4733 on this call: SIP INFO through the gateway instead.
     void call.sendDtmfInfo(key).catch((err) => showError('call', err));
-    call.tonesSent += key;
   }
 }
 

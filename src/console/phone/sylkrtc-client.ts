@@ -200,7 +200,7 @@ export class Call {
   /** The last SDP we set locally and the last the far side gave us. */
   localSdp: string | undefined;
   remoteSdp: string | undefined;
-  /** Digits RTCDTMFSender has played out (`tonechange`), in order. */
+  /** Digits handed to RTCDTMFSender or sent as SIP INFO, in order. */
   tonesSent = '';
   private offer: string | undefined;
   private updateWaiter: { resolve: (sdp: string) => void; reject: (e: Error) => void } | undefined;
@@ -260,12 +260,15 @@ export class Call {
   /** DTMF as RFC 4733 events on the audio stream (RTCDTMFSender), e.g. `"123#"`. */
   sendDtmf(tones: string, durationMs = 100, gapMs = 70): void {
     const sender = this.pc?.getSenders().find((s) => s.track?.kind === 'audio');
-    if (!sender?.dtmf) throw new Error('no audio sender for DTMF');
-    sender.dtmf.insertDTMF(tones, durationMs, gapMs);
+    if (!sender?.dtmf || !sender.dtmf.canInsertDTMF) throw new Error('no audio sender for DTMF');
+    // Queued behind tones still waiting (insertDTMF alone would replace them).
+    sender.dtmf.insertDTMF(sender.dtmf.toneBuffer + tones, durationMs, gapMs);
+    this.tonesSent += tones;
   }
 
   /** DTMF as SIP INFO through the gateway (`session-dtmf-info`). */
   sendDtmfInfo(digits: string, durationMs = 100): Promise<Json> {
+    this.tonesSent += digits;
     return this.client.request({ sylkrtc: 'session-dtmf-info', session: this.id, digit: digits, duration: durationMs });
   }
 
@@ -367,8 +370,6 @@ export class Call {
       const candidates = e.candidate ? [e.candidate.toJSON()] : [];
       void this.client.request({ sylkrtc: 'session-trickle', session: this.id, candidates }).catch(() => undefined);
     };
-    const sender = pc.getSenders().find((s) => s.track?.kind === 'audio');
-    if (sender?.dtmf) sender.dtmf.ontonechange = (e) => (this.tonesSent += e.tone);
     return pc;
   }
 }
