@@ -101,12 +101,20 @@ function displayOf(p: Party): string {
   return p.displayName ?? userOf(p.uri);
 }
 
-/** The fields every call hook carries. */
-export function callFields(call: CallInfo): Body {
+/**
+ * The envelope and the fields every call hook carries, then `status`/`info` when given, as one
+ * object literal: call hooks are the most frequent, and a body of one fixed shape is built and
+ * serialised faster than one assembled by spreading. An absent `sipCallId` (a call not yet sent)
+ * is `undefined`, which JSON leaves out.
+ */
+function callBase(env: Envelope, call: CallInfo, callee: string, status: string | undefined, info: string | undefined): Body {
   return {
+    nodeId: env.nodeId,
+    appKey: env.appKey,
+    sessionId: env.sessionId,
     callId: call.id,
     caller: call.caller.uri,
-    callee: call.callee.uri,
+    callee,
     visibleName: displayOf(call.caller),
     incoming: call.direction === 'incoming',
     hasAudio: call.hasAudio ?? true,
@@ -114,29 +122,28 @@ export function callFields(call: CallInfo): Body {
     mediaProvider: 'WebRTC',
     isMsrp: false,
     holdForTransfer: false,
-    ...(call.sipCallId ? { sipCallId: call.sipCallId } : {}),
+    sipCallId: call.sipCallId || undefined,
+    status,
+    info,
   };
 }
 
 export function callBody(env: Envelope, call: CallInfo, to: string, headers: Array<{ name: string; value: string }> | undefined): Body {
-  return {
-    ...env,
-    ...callFields(call),
-    // The callee as the client wrote it: what a click-to-call backend rewrites.
-    callee: to,
-    status: 'PENDING',
-    sipSDP: [],
-    inviteParameters: Object.fromEntries((headers ?? []).map((h) => [h.name, h.value])),
-    custom: {},
-  };
+  // The callee as the client wrote it: what a click-to-call backend rewrites.
+  const body = callBase(env, call, to, 'PENDING', undefined);
+  body.sipSDP = [];
+  body.inviteParameters = headers && headers.length > 0 ? Object.fromEntries(headers.map((h) => [h.name, h.value])) : {};
+  body.custom = {};
+  return body;
 }
 
-export function callActionBody(env: Envelope, call: CallInfo, extra: Body = {}): Body {
-  return { ...env, ...callFields(call), ...extra };
+export function callActionBody(env: Envelope, call: CallInfo, extra?: Body): Body {
+  const body = callBase(env, call, call.callee.uri, undefined, undefined);
+  return extra ? Object.assign(body, extra) : body;
 }
 
 export function onCallBody(env: Envelope, call: CallInfo): Body {
-  return { ...env, ...callFields(call), status: 'PENDING' };
+  return callBase(env, call, call.callee.uri, 'PENDING', undefined);
 }
 
 const PHRASE_STATUS: Record<string, string> = { '486': 'BUSY', '600': 'BUSY' };
@@ -166,7 +173,7 @@ export function callStatusOf(ev: CallStateEvent): { status: string; info: string
 }
 
 export function callStatusBody(env: Envelope, call: CallInfo, status: { status: string; info: string }): Body {
-  return { ...env, ...callFields(call), ...status };
+  return callBase(env, call, call.callee.uri, status.status, status.info);
 }
 
 export function sendMessageBody(env: Envelope, req: MessageRequest): Body {
