@@ -179,8 +179,9 @@ export class RestHooks implements PolicyPort {
    * @internal A connection has a status event to send to `app`. Each app has a lane: at most
    * `pool.eventConnections` events in flight (one per connection, so each connection's events stay
    * in order), the connections waiting their turn first come, first served. Nothing is sent from
-   * inside the caller: the lane is served on the next turn of the event loop, after the signalling
-   * work that produced the event.
+   * inside the caller: the lane is served once the signalling code that reported the event has
+   * returned (a microtask, so within the same turn of the event loop: an event still reaches the
+   * backend before whatever the client does next, as far as one request at a time allows).
    */
   ready(session: HookSession, app: string): void {
     let lane = this.lanes.get(app);
@@ -188,7 +189,7 @@ export class RestHooks implements PolicyPort {
     lane.waiting.push(session);
     if (!this.serveScheduled) {
       this.serveScheduled = true;
-      setImmediate(this.serveAll);
+      queueMicrotask(this.serveAll);
     }
   }
 
