@@ -82,7 +82,8 @@ if (!insideNetns()) {
       await sipp.start();
       const incoming = await waitForEvent(page, (e) => e.event === 'incoming-session', 8000);
       const session = String(incoming.session);
-      assert.match(String(incoming.sdp), /^m=audio \d+ UDP\/TLS\/RTP\/SAVPF 8\r?$/m, 'the browser is offered PCMA over DTLS-SRTP');
+      assert.match(String(incoming.sdp), /^m=audio \d+ UDP\/TLS\/RTP\/SAVPF 8\b/m, 'the browser is offered PCMA over DTLS-SRTP');
+      assert.doesNotMatch(String(incoming.sdp), /^a=rtpmap:\d+ (opus|PCMU)\//im, 'and no audio codec SIPp did not offer');
       await onPhone(page, (p, s) => p.answer(s), session);
       await waitForEvent(page, (e) => e.session === session && e.state === 'established');
 
