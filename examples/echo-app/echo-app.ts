@@ -12,7 +12,8 @@
  *
  * `refuse` lists methods answered 403 with a reason. With `control: true` the app also takes
  * `POST /control` (per method: status, delay, reason, invalid JSON — to try a gateway's failure
- * handling) and lists what it received at `GET /received`.
+ * handling) and keeps what it received, listed at `GET /received` (without `control` nothing is
+ * kept: `received` stays empty).
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -104,7 +105,8 @@ export class EchoApp {
     } catch {
       return json(res, 400, { reason: 'Body is not JSON' });
     }
-    this.received.push({ method, body, at: Date.now() });
+    // Kept only for `GET /received`: a backend answering thousands of hooks a second must not hoard them.
+    if (this.opts.control) this.received.push({ method, body, at: Date.now() });
 
     const b = this.behaviours.get(method) ?? this.behaviours.get('*');
     if (b?.delayMs) await new Promise((r) => setTimeout(r, b.delayMs));
@@ -115,6 +117,8 @@ export class EchoApp {
     if (b?.status && b.status !== 200) return json(res, b.status, b.reason ? { status: b.status, reason: b.reason } : {});
     const refusal = this.opts.refuse?.[method];
     if (refusal !== undefined) return json(res, 403, { status: 403, reason: refusal });
+    // Only `connect` and `call` may change the answer; any other echo is the text received.
+    if (method !== 'connect' && method !== 'call') return send(res, 200, text);
     json(res, 200, this.answer(method, body));
   }
 
@@ -159,14 +163,20 @@ function same(a: string, b: string): boolean {
   return timingSafeEqual(x, y) && a === b;
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.once('end', () => resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')));
+    req.once('error', reject);
+  });
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
+  send(res, status, JSON.stringify(body));
+}
+
+function send(res: ServerResponse, status: number, text: string): void {
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
 }
