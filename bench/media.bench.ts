@@ -30,7 +30,7 @@
  * werift is what carries over.
  */
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -40,7 +40,7 @@ import { EmulatedBrowser } from './lib/media-browser.ts';
 import { summarizeProfile, type ProfileSummary } from './lib/media-profile.ts';
 import { EchoProcess } from './lib/media-echo.ts';
 import { RelayProcess, type RelayEngine, type RelayStats } from './lib/media-relay.ts';
-import { sumDrops, udpDropsByPort } from './lib/media-udp-drops.ts';
+import { schedStat, sumDrops, udpDropsByPort } from './lib/media-udp-drops.ts';
 
 const { values } = parseArgs({
   options: {
@@ -127,6 +127,9 @@ interface StepResult {
   drops: { relay: number; echo: number; browsers: number };
   relayLoopP99Ms: number;
   relayLoopMaxMs: number;
+  /** Share of the window the relay's main thread was runnable but waiting for a CPU (the machine's other work). */
+  relayWaitingForCpuPct: number;
+  generatorWaitingForCpuPct: number;
   generatorCpuPct: number;
   echoCpuPct: number | null;
   generatorLoopP99Ms: number;
@@ -272,6 +275,7 @@ async function runEngine(engine: RelayEngine, echo: Echo, certificate: DtlsCerti
       const r0 = await relay.stats();
       const e0 = await echo.cpuUs();
       const c0 = process.cpuUsage();
+      const g0 = schedStat();
       loop.reset();
       const w0 = performance.now();
       pacer.start();
@@ -279,6 +283,7 @@ async function runEngine(engine: RelayEngine, echo: Echo, certificate: DtlsCerti
       pacer.stop();
       const wall = (performance.now() - w0) / 1000;
       const c = process.cpuUsage(c0);
+      const g1 = schedStat();
       const r1 = await relay.stats();
       const e1 = await echo.cpuUs();
       await drain();
@@ -304,6 +309,8 @@ async function runEngine(engine: RelayEngine, echo: Echo, certificate: DtlsCerti
         drops: { relay: drops(r1.ports), echo: drops([sinkPort, sinkPort + 2]), browsers: drops(ports.browsers) },
         relayLoopP99Ms: round(r1.loopP99Ms),
         relayLoopMaxMs: round(r1.loopMaxMs),
+        relayWaitingForCpuPct: round((r1.waitNs - r0.waitNs) / 1e7 / wall),
+        generatorWaitingForCpuPct: round((g1.waitNs - g0.waitNs) / 1e7 / wall),
         generatorCpuPct: round((c.user + c.system) / 1e4 / wall),
         echoCpuPct: e0 !== undefined && e1 !== undefined ? round((e1 - e0) / 1e4 / wall) : null,
         generatorLoopP99Ms: round(loop.percentile(99) / 1e6),
@@ -319,7 +326,7 @@ async function runEngine(engine: RelayEngine, echo: Echo, certificate: DtlsCerti
       progress(
         `${engine}: ${step.calls} calls: relay CPU ${step.relayCpuPct}% of a core (${step.relayCpuPctPerCall}%/call, ${step.relayUsPerPacket} µs/packet), ` +
           `${step.sentPerSecond} pkt/s sent, loss ${step.lossPct}% (kernel drops relay ${step.drops.relay}, echo ${step.drops.echo}, browsers ${step.drops.browsers}), ` +
-          `relay loop p99 ${step.relayLoopP99Ms} ms, generator CPU ${step.generatorCpuPct}%${step.echoCpuPct !== null ? ` echo ${step.echoCpuPct}%` : ''} lag p99 ${step.generatorLoopP99Ms} ms${step.pacerSkips ? ` skips ${step.pacerSkips}` : ''}` +
+          `relay loop p99 ${step.relayLoopP99Ms} ms (waited for a CPU ${step.relayWaitingForCpuPct}% of the time), generator CPU ${step.generatorCpuPct}%${step.echoCpuPct !== null ? ` echo ${step.echoCpuPct}%` : ''} lag p99 ${step.generatorLoopP99Ms} ms${step.pacerSkips ? ` skips ${step.pacerSkips}` : ''}` +
           `${step.sampledBad ? `, ${step.sampledBad} bad samples` : ''}${step.held ? '' : ' — not held'}`,
       );
       if (!step.held) {
@@ -369,6 +376,7 @@ async function runEngine(engine: RelayEngine, echo: Echo, certificate: DtlsCerti
 
 async function main(): Promise<void> {
   const certificate = await createDtlsCertificate();
+  const loadBefore = loadavg()[0]!;
   // The SIP side returns every RTP packet to where it came from.
   let echo: Echo;
   let closeEcho: () => Promise<unknown>;
@@ -411,6 +419,8 @@ async function main(): Promise<void> {
       echo: ECHO === 'sipp' ? 'SIPp -rtp_echo' : 'UDP echo process, 4 MB receive buffer',
       packet: { ms: PACKET_MS, payloadBytes: 70 },
       maxLossPct: MAX_LOSS * 100,
+      // Other work on the machine: 1-minute load averages (2 cores) before and after.
+      machineLoad: { before: round(loadBefore, 2), after: round(loadavg()[0]!, 2) },
       bridge: b,
       werift: w,
       ratios: {

@@ -17,6 +17,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { RTCPeerConnection, useOPUS } from 'werift';
 import { MediaBridge } from '../../src/media/index.ts';
+import { schedStat } from './media-udp-drops.ts';
 
 export type RelayEngine = 'bridge' | 'werift';
 
@@ -49,6 +50,8 @@ export interface RelayStats {
   /** Event-loop delay since the previous stats call, ms. */
   loopP99Ms: number;
   loopMaxMs: number;
+  /** Main thread: time waiting for a CPU while runnable, ns since start. */
+  waitNs: number;
   counters: RelayCounters;
   /** Local UDP ports of the relay's sockets, to attribute kernel drops. */
   ports: number[];
@@ -201,6 +204,7 @@ function stats(req: number): RelayStats {
     arrayBuffers: mem.arrayBuffers,
     loopP99Ms: loop.percentile(99) / 1e6,
     loopMaxMs: loop.max / 1e6,
+    waitNs: schedStat().waitNs,
     counters: relay.counters(),
     ports: relay.ports(),
   };
