@@ -65,14 +65,21 @@ const SENT_MESSAGES_KEPT = 64;
 export class HookSession implements PolicySession {
   private readonly hooks: RestHooks;
   private readonly ctx: PolicyContext;
-  private readonly sessionId: string;
+  // What follows is created on first use: a gateway without hooks holds one of these per
+  // connection and never sends anything, so it keeps no map, body or id it does not need.
+  private sessionIdValue: string | undefined;
   private appName: string | undefined;
   private appChosen = false;
   /** restClientConfig the backend returned in its answers to `connect`. */
-  private restConfig: Partial<Record<HookMethod, RestMethodConfig>> = {};
+  private restConfig: Partial<Record<HookMethod, RestMethodConfig>> | undefined;
+  /** The `connect` body, built when a hook carries it; until then the request it is built from. */
   private connection: Body | undefined;
-  private readonly identities = new Map<string, SipIdentity>();
-  private readonly sentMessages = new Map<string, Body>();
+  private connectRequest: ConnectRequest | undefined;
+  /** SIP identities by account: the first inline (a connection usually has one account), the others in a map. */
+  private identityAccount: string | undefined;
+  private identity: SipIdentity | undefined;
+  private otherIdentities: Map<string, SipIdentity> | undefined;
+  private sentMessages: Map<string, Body> | undefined;
   private established = false;
   private closed = false;
   private readonly queue: QueuedEvent[] = [];
@@ -85,23 +92,31 @@ export class HookSession implements PolicySession {
   constructor(hooks: RestHooks, ctx: PolicyContext) {
     this.hooks = hooks;
     this.ctx = ctx;
-    // WCS's form: /<client ip:port>/<server ip:port>.
-    this.sessionId = `/${ctx.remote}/${ctx.local ?? hooks.nodeId.slice(hooks.nodeId.indexOf('@') + 1)}`;
     if (ctx.app !== undefined) this.choose(undefined, undefined);
+  }
+
+  /** WCS's form: /<client ip:port>/<server ip:port>. */
+  private get sessionId(): string {
+    const ctx = this.ctx;
+    return (this.sessionIdValue ??= `/${ctx.remote}/${ctx.local ?? this.hooks.nodeId.slice(this.hooks.nodeId.indexOf('@') + 1)}`);
   }
 
   // ---- direct requests -------------------------------------------------------------------------
 
   connect(req: ConnectRequest): PolicyAnswer<ConnectDecision> {
     if (!this.appChosen || (req.appKey !== undefined && req.appKey !== '')) this.choose(req.appKey, domainOf(req.identity.aor));
-    this.identities.set(req.account, req.identity);
-    const body = connectBody(this.envelope(), req, this.ctx.door);
-    this.connection = body;
+    this.setIdentity(req.account, req.identity);
     const app = this.active('connect');
     if (!app) {
+      // Built only if a status event carries it.
+      this.connection = undefined;
+      this.connectRequest = req;
       this.markEstablished();
       return {};
     }
+    const body = connectBody(this.envelope(), req, this.ctx.door);
+    this.connection = body;
+    this.connectRequest = undefined;
     return this.invoke(app, 'connect', body).then(
       (answer) => {
         let identity: Partial<SipIdentity> | undefined;
@@ -110,7 +125,7 @@ export class HookSession implements PolicySession {
           const changes = this.overwrites(app, 'connect', answer);
           if (changes) {
             identity = identityFrom(req.identity, changes);
-            if (identity) this.identities.set(req.account, { ...req.identity, ...identity });
+            if (identity) this.setIdentity(req.account, { ...req.identity, ...identity });
             this.connection = { ...body, ...changes };
           }
         }
@@ -175,7 +190,7 @@ export class HookSession implements PolicySession {
     switch (r.type) {
       case 'registration':
         if (r.state === 'registering') return;
-        this.enqueue('RegistrationStatusEvent', () => registrationStatusBody(this.envelope(), r.account, this.identities.get(r.account), r.state as 'registered' | 'unregistered' | 'failed', r.reason));
+        this.enqueue('RegistrationStatusEvent', () => registrationStatusBody(this.envelope(), r.account, this.identityOf(r.account), r.state as 'registered' | 'unregistered' | 'failed', r.reason));
         return;
       case 'call': {
         const status = callStatusOf(r.event);
@@ -186,7 +201,7 @@ export class HookSession implements PolicySession {
         this.enqueue('hangup', () => callActionBody(this.envelope(), r.call));
         return;
       case 'message':
-        this.enqueue('MessageStatusEvent', () => messageStatusBody(this.envelope(), r.account, r.event, this.sentMessages.get(r.event.messageId)));
+        this.enqueue('MessageStatusEvent', () => messageStatusBody(this.envelope(), r.account, r.event, this.sentMessages?.get(r.event.messageId)));
         return;
     }
   }
@@ -194,9 +209,8 @@ export class HookSession implements PolicySession {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.established && this.connection) {
-      const connection = this.connection;
-      this.enqueue('ConnectionStatusEvent', () => connectionStatusBody(this.envelope(), connection, 'DISCONNECTED', 'Normal disconnect'));
+    if (this.established && (this.connection || this.connectRequest)) {
+      this.enqueue('ConnectionStatusEvent', () => connectionStatusBody(this.envelope(), this.connectionBody()!, 'DISCONNECTED', 'Normal disconnect'));
     }
     if (this.queue.length === 0) this.hooks.forget(this);
   }
@@ -239,7 +253,7 @@ export class HookSession implements PolicySession {
 
   private methodConfig(app: AppConfig, method: HookMethod): RestMethodConfig {
     const fromApp = app.restClientConfig?.[method];
-    const fromBackend = this.restConfig[method];
+    const fromBackend = this.restConfig?.[method];
     return fromApp && fromBackend ? { ...fromApp, ...fromBackend } : (fromBackend ?? fromApp ?? {});
   }
 
@@ -291,21 +305,44 @@ export class HookSession implements PolicySession {
         this.hooks.log.info({ method: name }, 'ignoring an invalid restClientConfig entry');
         continue;
       }
-      this.restConfig[method] = { ...this.restConfig[method], ...parsed.data };
+      const restConfig = (this.restConfig ??= {});
+      restConfig[method] = { ...restConfig[method], ...parsed.data };
     }
   }
 
   private markEstablished(): void {
     if (this.established) return;
     this.established = true;
-    const connection = this.connection ?? {};
-    this.enqueue('ConnectionStatusEvent', () => connectionStatusBody(this.envelope(), connection, 'ESTABLISHED', 'Established'));
+    // `enqueue` builds the body at once, or not at all when no app takes the event.
+    this.enqueue('ConnectionStatusEvent', () => connectionStatusBody(this.envelope(), this.connectionBody() ?? {}, 'ESTABLISHED', 'Established'));
+  }
+
+  /** The last `connect` body, built now if it was not needed so far. */
+  private connectionBody(): Body | undefined {
+    const req = this.connectRequest;
+    if (req) {
+      this.connection = connectBody(this.envelope(), req, this.ctx.door);
+      this.connectRequest = undefined;
+    }
+    return this.connection;
+  }
+
+  private setIdentity(account: string, identity: SipIdentity): void {
+    if (this.identityAccount === undefined || this.identityAccount === account) {
+      this.identityAccount = account;
+      this.identity = identity;
+    } else (this.otherIdentities ??= new Map()).set(account, identity);
+  }
+
+  private identityOf(account: string): SipIdentity | undefined {
+    return account === this.identityAccount ? this.identity : this.otherIdentities?.get(account);
   }
 
   private remember(id: string, body: Body): void {
-    this.sentMessages.delete(id);
-    this.sentMessages.set(id, body);
-    if (this.sentMessages.size > SENT_MESSAGES_KEPT) this.sentMessages.delete(this.sentMessages.keys().next().value as string);
+    const sent = (this.sentMessages ??= new Map());
+    sent.delete(id);
+    sent.set(id, body);
+    if (sent.size > SENT_MESSAGES_KEPT) sent.delete(sent.keys().next().value as string);
   }
 
   private enqueue(method: HookMethod, build: () => Body): void {
