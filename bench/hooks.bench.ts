@@ -18,13 +18,17 @@
  * rounds; the ratio and the p99 difference are the medians of the per-round pairs, so a noisy moment
  * hits one pair, not one side. A hooks-on phase ends only when its status events have left (the
  * backlog's drain time counts against its rate), so no phase inherits the previous one's traffic.
- * Each phase also reports where the CPU went (this process, EchoApp, SIPp) and the event loop's
- * delay, to tell a slow gateway from a saturated backend or a busy machine.
+ * Each phase also reports where the CPU went (this process, EchoApp, SIPp; in % of a core and in µs
+ * per call setup), the event loop's delay, and how long the main threads of this process and of
+ * EchoApp waited for a CPU while ready to run (/proc/<pid>/schedstat): a gateway that waits for a
+ * CPU hundreds of ms per second is measuring the machine, not the hooks. Failed call setups are
+ * listed by reason (a `call` hook past the deadline fails closed; enough of them open the circuit).
  *
  * Targets: p99 with hooks ≤ p99 without + 5 ms at a fixed rate; rate with hooks ≥ 90 % of the rate
  * without; no call setup during the outage waits longer than the deadline.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -113,8 +117,14 @@ interface Run {
   cpuSelf: number;
   cpuEcho: number;
   cpuSipp: number;
+  /** CPU time per call setup of this process and of EchoApp, µs. */
+  selfUsPerCall: number;
+  echoUsPerCall: number;
   /** p99 of the event loop's delay, ms. */
   loopP99: number;
+  /** How long the main thread of this process and of EchoApp waited for a CPU while ready to run, ms per second. */
+  waitSelf: number;
+  waitEcho: number;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -146,6 +156,15 @@ async function hookRequestsSoFar(): Promise<number> {
   return (metric?.values ?? []).reduce((s, v) => s + v.value, 0);
 }
 
+/** Time the main thread of `pid` has spent ready to run but waiting for a CPU, ms (/proc/<pid>/schedstat). */
+function runQueueMs(pid: number | undefined): number {
+  try {
+    return Number(readFileSync(`/proc/${pid ?? 'self'}/schedstat`, 'utf8').split(' ')[1]) / 1e6;
+  } catch {
+    return 0;
+  }
+}
+
 const cpuPids = (): { echo: number[]; sipp: number[] } => ({ echo: echo.child.pid ? [echo.child.pid] : [], sipp: sipp.pid ? [sipp.pid] : [] });
 
 /**
@@ -157,11 +176,13 @@ const cpuPids = (): { echo: number[]; sipp: number[] } => ({ echo: echo.child.pi
 async function drive(conns: Connection[], target: string, ms: number, label: string, ratePerSecond?: number): Promise<Run> {
   const latencies: number[] = [];
   const asks: number[] = [];
+  const reasons = new Map<string, number>();
   let failed = 0;
   let n = 0;
   const pids = cpuPids();
   const cpu0 = { self: process.cpuUsage(), echo: cpuTimeMs(pids.echo), sipp: cpuTimeMs(pids.sipp) };
   const requests0 = await hookRequestsSoFar();
+  const wait0 = { self: runQueueMs(process.pid), echo: runQueueMs(echo.child.pid) };
   const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
   const one = async (conn: Connection) => {
@@ -173,9 +194,11 @@ async function drive(conns: Connection[], target: string, ms: number, label: str
       await established(call);
       latencies.push(performance.now() - t0);
       call.terminate();
-    } catch {
+    } catch (err) {
       latencies.push(performance.now() - t0);
       failed++;
+      const why = (err as Error).message;
+      reasons.set(why, (reasons.get(why) ?? 0) + 1);
       // A real client's next request comes over its socket: a later turn of the event loop.
       await new Promise((r) => setImmediate(r));
     }
@@ -208,6 +231,7 @@ async function drive(conns: Connection[], target: string, ms: number, label: str
   latencies.sort((a, b) => a - b);
   asks.sort((a, b) => a - b);
   const ok = latencies.length - failed;
+  if (failed > 0 && label !== 'outage') progress(`  ${label}: ${failed} failed: ${[...reasons].map(([why, k]) => `${k}× ${why}`).join('; ')}`);
   return {
     calls: ok,
     failed,
@@ -221,14 +245,18 @@ async function drive(conns: Connection[], target: string, ms: number, label: str
     hookRequests: (await hookRequestsSoFar()) - requests0,
     cpuSelf: Math.round(((cpuSelf.user + cpuSelf.system) / 1000 / wall) * 100),
     cpuEcho: Math.round(((cpuTimeMs(pids.echo) - cpu0.echo) / wall) * 100),
+    selfUsPerCall: Math.round((cpuSelf.user + cpuSelf.system) / Math.max(1, ok)),
+    echoUsPerCall: Math.round(((cpuTimeMs(pids.echo) - cpu0.echo) * 1000) / Math.max(1, ok)),
     cpuSipp: Math.round(((cpuTimeMs(pids.sipp) - cpu0.sipp) / wall) * 100),
     loopP99: loop.percentile(99) / 1e6,
+    waitSelf: Math.round(((runQueueMs(process.pid) - wait0.self) / wall) * 1000),
+    waitEcho: Math.round(((runQueueMs(echo.child.pid) - wait0.echo) / wall) * 1000),
   };
 }
 
 const fmt = (r: Run) =>
   `${r.perSecond} calls/s (${r.calls} ok, ${r.failed} failed), p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms (ask ${r.askP99.toFixed(2)}), max ${r.max.toFixed(1)} ms; ` +
-  `${r.hookRequests} hooks, backlog ${r.backlog} drained in ${r.drainMs.toFixed(0)} ms; CPU self ${r.cpuSelf} %, EchoApp ${r.cpuEcho} %, SIPp ${r.cpuSipp} %; loop p99 ${r.loopP99.toFixed(1)} ms`;
+  `${r.hookRequests} hooks, backlog ${r.backlog} drained in ${r.drainMs.toFixed(0)} ms; CPU self ${r.cpuSelf} % (${r.selfUsPerCall} us/call), EchoApp ${r.cpuEcho} % (${r.echoUsPerCall} us/call), SIPp ${r.cpuSipp} %; loop p99 ${r.loopP99.toFixed(1)} ms; waiting for a CPU: self ${r.waitSelf} ms/s, EchoApp ${r.waitEcho} ms/s`;
 
 /** The median of each figure over the rounds. */
 function summary(runs: Run[]): Run {
@@ -247,7 +275,11 @@ function summary(runs: Run[]): Run {
     cpuSelf: m('cpuSelf'),
     cpuEcho: m('cpuEcho'),
     cpuSipp: m('cpuSipp'),
+    selfUsPerCall: m('selfUsPerCall'),
+    echoUsPerCall: m('echoUsPerCall'),
     loopP99: m('loopP99'),
+    waitSelf: m('waitSelf'),
+    waitEcho: m('waitEcho'),
   };
 }
 
@@ -296,7 +328,7 @@ try {
   const outage = await drive(on.conns, target, 1000, 'outage');
   progress(`backend down (call fails closed, breaker after 5 failures): ${outage.failed} refused, longest wait ${outage.max.toFixed(1)} ms (deadline ${deadlineMs} ms)`);
 
-  const brief = (r: Run) => ({ perSecond: r.perSecond, p50Ms: +r.p50.toFixed(2), p99Ms: +r.p99.toFixed(2), cpuSelf: r.cpuSelf, cpuEcho: r.cpuEcho, cpuSipp: r.cpuSipp, loopP99Ms: +r.loopP99.toFixed(1) });
+  const brief = (r: Run) => ({ perSecond: r.perSecond, p50Ms: +r.p50.toFixed(2), p99Ms: +r.p99.toFixed(2), cpuSelf: r.cpuSelf, cpuEcho: r.cpuEcho, selfUsPerCall: r.selfUsPerCall, echoUsPerCall: r.echoUsPerCall, cpuSipp: r.cpuSipp, loopP99Ms: +r.loopP99.toFixed(1), cpuWaitSelfMsPerS: r.waitSelf, cpuWaitEchoMsPerS: r.waitEcho });
   const result = {
     bench: 'hooks',
     window,
