@@ -16,7 +16,10 @@ export function normalizeAor(text: string): Aor | undefined {
   const bare = text.trim().replace(/^sips?:/i, '');
   const m = AOR_RE.exec(bare);
   if (!m) return undefined;
-  return `${m[1]}@${m[2]!.toLowerCase()}`;
+  const host = m[2]!;
+  const lower = host.toLowerCase();
+  // Already normal: the caller's own string, so that every layer holds one copy of each AOR.
+  return lower === host ? bare : `${m[1]}@${lower}`;
 }
 
 /** The domain part of an AOR, without port. */
