@@ -5,10 +5,10 @@
  */
 import type { Logger } from 'pino';
 import { failureStatus, type IncomingCall, type IncomingMessage, type Registration, type SipUser } from '../sip/ua/index.ts';
-import { domainOf, partyOf, targetUri, userOf } from './aor.ts';
+import { domainOf, partyOf, targetUri } from './aor.ts';
 import { Call } from './call.ts';
 import type { Connection } from './connection.ts';
-import { CoreEmitter } from './core-emitter.ts';
+import { CoreEmitter, type LogLevel } from './core-emitter.ts';
 import { dispositionBody, outgoingMessageBody, readIncomingMessage } from './message.ts';
 import { parseParty } from './cpim.ts';
 import { isPending } from './policy.ts';
@@ -36,6 +36,8 @@ export interface AccountEvents extends Record<string, unknown[]> {
   disposition: [DispositionEvent];
 }
 
+const NO_PREFIXES: readonly string[] = Object.freeze([]);
+
 /** Failures worth retrying on their own: timeouts, transport and server trouble (RFC 3261 §21.5). */
 function transient(status: number): boolean {
   return status === 0 || status === 408 || status >= 500;
@@ -46,9 +48,9 @@ export class Account extends CoreEmitter<AccountEvents> {
   readonly connection: Connection;
   readonly displayName: string | undefined;
   /** Incoming INVITE headers whose name starts with one of these go to the client. */
-  readonly incomingHeaderPrefixes: string[];
+  readonly incomingHeaderPrefixes: readonly string[];
   readonly sipUser: SipUser;
-  readonly log: Logger;
+  private childLog: Logger | undefined;
   private registration: Registration | undefined;
   private regState: RegistrationStateName | 'none' = 'none';
   private retryTimer: NodeJS.Timeout | undefined;
@@ -60,11 +62,12 @@ export class Account extends CoreEmitter<AccountEvents> {
     this.connection = connection;
     this.aor = aor;
     this.displayName = cmd.displayName || undefined;
-    this.incomingHeaderPrefixes = [...new Set((cmd.incomingHeaderPrefixes ?? []).map((p) => p.toLowerCase()))];
-    this.log = connection.log.child({ aor });
+    const prefixes = cmd.incomingHeaderPrefixes;
+    this.incomingHeaderPrefixes = prefixes && prefixes.length > 0 ? [...new Set(prefixes.map((p) => p.toLowerCase()))] : NO_PREFIXES;
     // sylkrtc.js sends H(user:realm:password) as the secret (HA1); the digest needs nothing else.
     const sipAor = cmd.sipAor ?? aor;
-    const username = cmd.authUsername ?? userOf(sipAor);
+    // Without an auth user name the SIP user takes the AOR's user part (the same string it keeps).
+    const username = cmd.authUsername;
     const credentials = cmd.secretKind === 'ha1' ? { username, ha1: cmd.secret } : { username, password: cmd.secret };
     this.sipUser = connection.gateway.stack.createUser({ aor: `sip:${sipAor}`, displayName: this.displayName, credentials });
     this.sipUser.on('invite', (call) => this.onInvite(call));
@@ -74,6 +77,14 @@ export class Account extends CoreEmitter<AccountEvents> {
   /** @internal */
   reportError(code: string, err: unknown): void {
     this.connection.gateway.reportError(code, err);
+  }
+
+  get log(): Logger {
+    return (this.childLog ??= this.connection.log.child({ aor: this.aor }));
+  }
+
+  logAt(level: LogLevel, obj: object, msg: string): void {
+    this.connection.logAt(level, { aor: this.aor, ...obj }, msg);
   }
 
   get registrationState(): RegistrationStateName | 'none' {
@@ -136,7 +147,7 @@ export class Account extends CoreEmitter<AccountEvents> {
       (err: unknown) => {
         const { status, reason } = failureStatus(err);
         observer.messageSent?.('failed', status);
-        this.log.warn({ err, messageId: cmd.messageId }, 'MESSAGE failed');
+        this.logAt('warn', { err, messageId: cmd.messageId }, 'MESSAGE failed');
         this.reportError('sip-message', err);
         this.emitInOrder('disposition', { messageId: cmd.messageId, messageTimestamp: cmd.timestamp, state: 'failed', code: status, reason });
       },
@@ -170,10 +181,10 @@ export class Account extends CoreEmitter<AccountEvents> {
     const { contentType, body } = dispositionBody(this.party, cmd);
     this.sipUser.message(target, body, contentType).then(
       (res) => {
-        if (res.status >= 300) this.log.info({ status: res.status, messageId: cmd.messageId }, 'IMDN refused');
+        if (res.status >= 300) this.logAt('info', { status: res.status, messageId: cmd.messageId }, 'IMDN refused');
       },
       (err: unknown) => {
-        this.log.warn({ err, messageId: cmd.messageId }, 'IMDN failed');
+        this.logAt('warn', { err, messageId: cmd.messageId }, 'IMDN failed');
         this.reportError('sip-message', err);
       },
     );
@@ -234,7 +245,7 @@ export class Account extends CoreEmitter<AccountEvents> {
     const from = this.regState;
     if (from === ev.state) return;
     this.regState = ev.state;
-    this.log.info({ from, to: ev.state, reason: ev.reason }, 'registration');
+    this.logAt('info', { from, to: ev.state, reason: ev.reason }, 'registration');
     this.connection.gateway.registrationChanged(this, from, ev.state);
     if (soon) this.emitSoon('registration', ev);
     else this.emitInOrder('registration', ev);
@@ -255,7 +266,7 @@ export class Account extends CoreEmitter<AccountEvents> {
       },
       (err: unknown) => {
         // Refused by the policy (WCS OnCallEvent): the caller hears 403 (RFC 3261 §21.4.4).
-        this.log.info({ reason: (err as Error).message, sipCallId: incoming.request.callId }, 'incoming call refused by the policy');
+        this.logAt('info', { reason: (err as Error).message, sipCallId: incoming.request.callId }, 'incoming call refused by the policy');
         incoming.reject(403, 'Forbidden');
       },
     );
@@ -274,7 +285,7 @@ export class Account extends CoreEmitter<AccountEvents> {
     try {
       content = readIncomingMessage(msg.contentType, msg.body.toString('utf8'), parseParty(msg.from));
     } catch (err) {
-      this.log.info({ err }, 'malformed CPIM message refused');
+      this.logAt('info', { err }, 'malformed CPIM message refused');
       this.reportError('cpim-malformed', err);
       msg.reject(400, 'Malformed CPIM');
       return;
@@ -297,7 +308,7 @@ export class Account extends CoreEmitter<AccountEvents> {
             this.distribute(content);
           },
           (err: unknown) => {
-            this.log.info({ reason: (err as Error).message, messageId: ev.messageId }, 'incoming message refused by the policy');
+            this.logAt('info', { reason: (err as Error).message, messageId: ev.messageId }, 'incoming message refused by the policy');
             msg.reject(403, 'Forbidden');
           },
         );

@@ -20,7 +20,7 @@ import {
 import type { Account } from './account.ts';
 import { partyOf } from './aor.ts';
 import type { Connection } from './connection.ts';
-import { CoreEmitter } from './core-emitter.ts';
+import { CoreEmitter, type LogLevel } from './core-emitter.ts';
 import type { MediaCallRef } from './media-port.ts';
 import { isPending, mediaOf, type CallInfo } from './policy.ts';
 import { outgoingMessageBody, readIncomingMessage } from './message.ts';
@@ -97,7 +97,6 @@ export class Call extends CoreEmitter<CallEvents> {
   /** Incoming calls: INVITE headers matching the account's `incomingHeaderPrefixes`. */
   readonly incomingHeaders: Record<string, string> | undefined;
   readonly connection: Connection;
-  readonly log: Logger;
   /** Candidates the client trickled, for the media layer. */
   readonly candidates: IceCandidate[] = [];
   /** The client said it has no more candidates (`trickle([])`). */
@@ -110,6 +109,7 @@ export class Call extends CoreEmitter<CallEvents> {
   /** What the first offer carried, for the policy. */
   private readonly media: { hasAudio: boolean; hasVideo: boolean };
   private pendingReinvite: { reinvite: RemoteReinvite; timer: NodeJS.Timeout } | undefined;
+  private childLog: Logger | undefined;
 
   private constructor(init: {
     connection: Connection;
@@ -136,7 +136,6 @@ export class Call extends CoreEmitter<CallEvents> {
     this.stateValue = init.state;
     this.media = init.media ?? mediaOf(init.offer);
     this.ref = { id: init.id, connectionId: init.connection.id, peer: init.peer.uri };
-    this.log = init.account.log.child({ callId: init.id, sipCallId: this.sipCallId });
     this.session.on('reinvite', (r) => this.onRemoteReinvite(r));
     this.session.on('message', (req) => this.onDialogMessage(req.contentType ?? 'text/plain', req.body.toString('utf8')));
     this.session.on('ended', (reason) => this.onEnded(reason));
@@ -158,7 +157,7 @@ export class Call extends CoreEmitter<CallEvents> {
     session.on('progress', (res) => call.onProvisional(res));
     session.on('established', () => call.onAnswered());
     gateway.observer.callStateChanged?.(call, 'none', 'progress');
-    call.log.info({ to: target }, 'outgoing call');
+    call.logAt('info', { to: target }, 'outgoing call');
     // The INVITE is on its way (sylkRTC `progress`), reported after the command returns.
     call.emitSoon('state', { state: 'progress' });
     return call;
@@ -205,7 +204,7 @@ export class Call extends CoreEmitter<CallEvents> {
       // An offer the media layer cannot take (no codec in common, malformed SDP): 488 (RFC 3261 §21.4.26).
       const status = (err as { status?: unknown }).status;
       session.reject(typeof status === 'number' && status >= 400 && status < 700 ? status : 488, (err as { reason?: string }).reason);
-      account.log.info({ err }, 'incoming call refused: its media cannot be bridged');
+      account.logAt('info', { err }, 'incoming call refused: its media cannot be bridged');
       return undefined;
     }
     const call = new Call({ connection, account, id, direction: 'incoming', peer, session, offer, incomingHeaders, state: 'connecting' });
@@ -215,7 +214,7 @@ export class Call extends CoreEmitter<CallEvents> {
     }
     session.on('confirmed', () => call.onConfirmed());
     gateway.observer.callStateChanged?.(call, 'none', 'connecting');
-    call.log.info({ from: peer.uri }, 'incoming call');
+    call.logAt('info', { from: peer.uri }, 'incoming call');
     // Ring the caller while the client decides (RFC 3261 §13.3.1.1).
     session.progress(180);
     return call;
@@ -224,6 +223,14 @@ export class Call extends CoreEmitter<CallEvents> {
   /** @internal */
   reportError(code: string, err: unknown): void {
     this.connection.gateway.reportError(code, err);
+  }
+
+  get log(): Logger {
+    return (this.childLog ??= this.owner.log.child({ callId: this.id, sipCallId: this.sipCallId }));
+  }
+
+  logAt(level: LogLevel, obj: object, msg: string): void {
+    this.owner.logAt(level, { callId: this.id, sipCallId: this.sipCallId, ...obj }, msg);
   }
 
   get state(): CallStateName {
@@ -345,10 +352,10 @@ export class Call extends CoreEmitter<CallEvents> {
     const duration = Number.isFinite(durationMs) && durationMs > 0 ? Math.round(durationMs) : 100;
     this.session.info('application/dtmf-relay', `Signal=${digit.toUpperCase()}\r\nDuration=${duration}\r\n`).then(
       (res) => {
-        if (res.status >= 300) this.log.info({ status: res.status, digit }, 'DTMF INFO refused');
+        if (res.status >= 300) this.logAt('info', { status: res.status, digit }, 'DTMF INFO refused');
       },
       (err: unknown) => {
-        this.log.warn({ err, digit }, 'DTMF INFO failed');
+        this.logAt('warn', { err, digit }, 'DTMF INFO failed');
         this.reportError('sip-info', err);
       },
     );
@@ -409,7 +416,7 @@ export class Call extends CoreEmitter<CallEvents> {
     const timer = setTimeout(() => {
       if (this.pendingReinvite?.reinvite !== reinvite) return;
       this.pendingReinvite = undefined;
-      this.log.info('no answer to the re-INVITE from the client; media kept as is');
+      this.logAt('info', {}, 'no answer to the re-INVITE from the client; media kept as is');
       reinvite.accept();
     }, this.connection.gateway.settings.reinviteAnswerTimeoutMs);
     timer.unref?.();
@@ -424,7 +431,7 @@ export class Call extends CoreEmitter<CallEvents> {
     try {
       content = readIncomingMessage(contentType, body, this.peer);
     } catch (err) {
-      this.log.info({ err }, 'malformed CPIM in dialog ignored');
+      this.logAt('info', { err }, 'malformed CPIM in dialog ignored');
       this.reportError('cpim-malformed', err);
       return;
     }
@@ -435,7 +442,7 @@ export class Call extends CoreEmitter<CallEvents> {
   private onEnded(reason: EndReason): void {
     if (this.stateValue === 'terminated') return; // we ended it; SIP has now caught up
     const missed = this.direction === 'incoming' && this.stateValue === 'connecting' && reason.cause === 'cancel';
-    this.log.info({ by: reason.by, cause: reason.cause, status: reason.status }, 'call ended');
+    this.logAt('info', { by: reason.by, cause: reason.cause, status: reason.status }, 'call ended');
     this.finish(endText(reason), false);
     if (missed) this.owner.missed(this.peer);
   }

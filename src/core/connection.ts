@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { Account } from './account.ts';
 import { normalizeAor, domainOf, targetUri } from './aor.ts';
 import { Call } from './call.ts';
-import { CoreEmitter } from './core-emitter.ts';
+import { CoreEmitter, type LogLevel } from './core-emitter.ts';
 import type { Gateway } from './gateway.ts';
 import { isPending, type PolicySession } from './policy.ts';
 import { CoreError, type AddAccountCommand, type Aor, type CreateCallCommand, type DispositionEvent, type RegistrationStateEvent } from './types.ts';
@@ -22,6 +22,8 @@ export interface ConnectOptions {
   registerRequired?: boolean;
 }
 
+const NO_CALLS: ReadonlyMap<string, Call> = new Map();
+
 export interface ConnectionEvents extends Record<string, unknown[]> {
   /** The connection closed; its accounts and calls are gone. */
   closed: [];
@@ -34,12 +36,13 @@ export class Connection extends CoreEmitter<ConnectionEvents> {
   /** The client's address as the door saw it. */
   readonly remote: string;
   readonly gateway: Gateway;
-  readonly log: Logger;
   /** This connection's conversation with the policy (REST hooks, or allow-all). */
   readonly policy: PolicySession;
   private readonly accountMap = new Map<Aor, Account>();
-  private readonly callMap = new Map<string, Call>();
+  /** Created with the first call: most connections only register. */
+  private callMap: Map<string, Call> | undefined;
   private closing: Promise<void> | undefined;
+  private childLog: Logger | undefined;
 
   constructor(gateway: Gateway, id: string, info: { door: string; remote: string; local?: string; app?: string }) {
     super();
@@ -47,7 +50,6 @@ export class Connection extends CoreEmitter<ConnectionEvents> {
     this.id = id;
     this.door = info.door;
     this.remote = info.remote;
-    this.log = gateway.log.child({ connId: id });
     this.policy = gateway.policy.open({
       connectionId: id,
       door: info.door,
@@ -55,7 +57,16 @@ export class Connection extends CoreEmitter<ConnectionEvents> {
       ...(info.local !== undefined ? { local: info.local } : {}),
       ...(info.app !== undefined ? { app: info.app } : {}),
     });
-    this.log.info({ door: info.door, remote: info.remote, app: info.app }, 'connection opened');
+    this.logAt('info', { door: info.door, remote: info.remote, app: info.app }, 'connection opened');
+  }
+
+  get log(): Logger {
+    return (this.childLog ??= this.gateway.log.child({ connId: this.id }));
+  }
+
+  logAt(level: LogLevel, obj: object, msg: string): void {
+    const root = this.gateway.log;
+    if (root.isLevelEnabled(level)) root[level]({ connId: this.id, ...obj }, msg);
   }
 
   /** @internal */
@@ -145,7 +156,7 @@ export class Connection extends CoreEmitter<ConnectionEvents> {
     const account = this.account(aor);
     if (!account) throw new CoreError('account-unknown', `unknown account ${aor}`, { aor });
     this.accountMap.delete(account.aor);
-    for (const call of this.callMap.values()) if (call.account === account.aor) call.terminate();
+    if (this.callMap) for (const call of this.callMap.values()) if (call.account === account.aor) call.terminate();
     await account.close();
     this.gateway.observer.accountRemoved?.(account);
   }
@@ -156,13 +167,13 @@ export class Connection extends CoreEmitter<ConnectionEvents> {
    */
   createCall(cmd: CreateCallCommand): Call {
     this.assertOpen();
-    if (this.callMap.has(cmd.id)) throw new CoreError('call-exists', `call ${cmd.id} already exists`, { call: cmd.id });
+    if (this.callMap?.has(cmd.id)) throw new CoreError('call-exists', `call ${cmd.id} already exists`, { call: cmd.id });
     const account = this.account(cmd.account);
     if (!account) throw new CoreError('account-unknown', `unknown account ${cmd.account}`, { aor: cmd.account });
     const target = targetUri(cmd.to, domainOf(account.aor));
     if (!target) throw new CoreError('invalid-uri', `invalid call target: ${cmd.to}`, { uri: cmd.to });
     const call = Call.outgoing(this, account, cmd, target);
-    this.callMap.set(call.id, call);
+    (this.callMap ??= new Map()).set(call.id, call);
     this.reportCall(call);
     return call;
   }
@@ -173,7 +184,7 @@ export class Connection extends CoreEmitter<ConnectionEvents> {
    */
   async createCallChecked(cmd: CreateCallCommand): Promise<Call> {
     this.assertOpen();
-    if (this.callMap.has(cmd.id)) throw new CoreError('call-exists', `call ${cmd.id} already exists`, { call: cmd.id });
+    if (this.callMap?.has(cmd.id)) throw new CoreError('call-exists', `call ${cmd.id} already exists`, { call: cmd.id });
     const account = this.account(cmd.account);
     if (!account) throw new CoreError('account-unknown', `unknown account ${cmd.account}`, { aor: cmd.account });
     const target = targetUri(cmd.to, domainOf(account.aor));
@@ -189,11 +200,11 @@ export class Connection extends CoreEmitter<ConnectionEvents> {
   }
 
   call(id: string): Call | undefined {
-    return this.callMap.get(id);
+    return this.callMap?.get(id);
   }
 
   calls(): IterableIterator<Call> {
-    return this.callMap.values();
+    return (this.callMap ?? NO_CALLS).values();
   }
 
   /**
@@ -206,20 +217,20 @@ export class Connection extends CoreEmitter<ConnectionEvents> {
   }
 
   private async doClose(): Promise<void> {
-    this.log.info({ accounts: this.accountMap.size, calls: this.callMap.size }, 'connection closing');
-    for (const call of [...this.callMap.values()]) call.terminate();
+    this.logAt('info', { accounts: this.accountMap.size, calls: this.callMap?.size ?? 0 }, 'connection closing');
+    if (this.callMap) for (const call of [...this.callMap.values()]) call.terminate();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'timeout'>((resolve) => (timer = setTimeout(resolve, this.gateway.settings.closeTimeoutMs, 'timeout')));
     const accounts = [...this.accountMap.values()];
     const outcome = await Promise.race([Promise.allSettled(accounts.map((a) => a.close())), deadline]);
     clearTimeout(timer);
-    if (outcome === 'timeout') this.log.warn('connection close timed out; SIP clean-up goes on in the background');
+    if (outcome === 'timeout') this.logAt('warn', {}, 'connection close timed out; SIP clean-up goes on in the background');
     for (const account of accounts) this.gateway.observer.accountRemoved?.(account);
     this.accountMap.clear();
-    this.callMap.clear();
+    this.callMap = undefined;
     this.gateway.connectionClosed(this);
     this.policy.close();
-    this.log.info('connection closed');
+    this.logAt('info', {}, 'connection closed');
     this.emit('closed');
     this.removeAllListeners();
   }
@@ -228,15 +239,15 @@ export class Connection extends CoreEmitter<ConnectionEvents> {
 
   /** @internal An incoming call for one of our accounts; false if its id is taken here. */
   adoptCall(call: Call): boolean {
-    if (this.closing || this.callMap.has(call.id)) return false;
-    this.callMap.set(call.id, call);
+    if (this.closing || this.callMap?.has(call.id)) return false;
+    (this.callMap ??= new Map()).set(call.id, call);
     this.reportCall(call);
     return true;
   }
 
   /** @internal */
   forgetCall(call: Call): void {
-    if (this.callMap.get(call.id) === call) this.callMap.delete(call.id);
+    if (this.callMap?.get(call.id) === call) this.callMap.delete(call.id);
   }
 
   private assertOpen(): void {

@@ -10,7 +10,7 @@ import { SipStack, type IncomingMessage, type SipStackOptions } from '../sip/ua/
 import type { Account } from './account.ts';
 import type { Call, CallStateName } from './call.ts';
 import { Connection } from './connection.ts';
-import { CoreEmitter } from './core-emitter.ts';
+import { CoreEmitter, type LogLevel } from './core-emitter.ts';
 import { identityMediaPort, type MediaPort } from './media-port.ts';
 import { allowAllPolicy, type PolicyPort } from './policy.ts';
 import { CoreError, type Aor, type RegistrationStateName } from './types.ts';
@@ -107,8 +107,8 @@ export class Gateway extends CoreEmitter<GatewayEvents> {
   private readonly opts: GatewayOptions;
   private stackValue: SipStack | undefined;
   private readonly connections = new Map<string, Connection>();
-  /** Registered accounts by AOR, for messages to every device of an AOR. */
-  private readonly registered = new Map<Aor, Set<Account>>();
+  /** Registered accounts by AOR, for messages to every device of an AOR (an array: usually one device). */
+  private readonly registered = new Map<Aor, Account[]>();
   /** MESSAGEs already delivered (AOR + Call-ID + CSeq), oldest first, with their arrival time. */
   private readonly delivered = new Map<string, number>();
   private state: 'new' | 'starting' | 'running' | 'closing' | 'closed' = 'new';
@@ -129,6 +129,10 @@ export class Gateway extends CoreEmitter<GatewayEvents> {
       reinviteAnswerTimeoutMs: opts.calls?.reinviteAnswerTimeoutMs ?? 10_000,
       closeTimeoutMs: opts.closeTimeoutMs ?? 2000,
     };
+  }
+
+  logAt(level: LogLevel, obj: object, msg: string): void {
+    this.log[level](obj, msg);
   }
 
   /** @internal Counts an error nobody else sees (a failed background request, a throwing listener). */
@@ -249,13 +253,14 @@ export class Gateway extends CoreEmitter<GatewayEvents> {
   /** @internal An account's registration changed: keep the AOR index of registered devices. */
   registrationChanged(account: Account, from: RegistrationStateName | 'none', to: RegistrationStateName | 'none'): void {
     if (to === 'registered') {
-      let set = this.registered.get(account.aor);
-      if (!set) this.registered.set(account.aor, (set = new Set()));
-      set.add(account);
+      const devices = this.registered.get(account.aor);
+      if (!devices) this.registered.set(account.aor, [account]);
+      else if (!devices.includes(account)) devices.push(account);
     } else if (from === 'registered') {
-      const set = this.registered.get(account.aor);
-      set?.delete(account);
-      if (set?.size === 0) this.registered.delete(account.aor);
+      const devices = this.registered.get(account.aor);
+      const at = devices ? devices.indexOf(account) : -1;
+      if (at >= 0) devices!.splice(at, 1);
+      if (devices?.length === 0) this.registered.delete(account.aor);
     }
     this.observer.registrationChanged?.(account, from, to);
   }

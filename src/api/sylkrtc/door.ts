@@ -18,7 +18,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { chooseDialect, parseSubprotocols, type Dialect } from './codec.ts';
 import type { GatewayPort } from './core-port.ts';
-import { CLOSE_CODES, DEFAULT_SESSION_LIMITS, silentDoorLogger, SylkRtcSession, type DoorLogger, type SecretKind, type SessionTransport } from './session.ts';
+import { CLOSE_CODES, DEFAULT_SESSION_LIMITS, silentDoorLogger, SylkRtcSession, type DoorLogger, type SecretKind, type SessionLimits, type SessionTransport } from './session.ts';
 
 export interface SylkRtcDoorOptions {
   /** Largest accepted frame; a bigger one closes the socket with 1009. Default 256 KiB. */
@@ -103,6 +103,8 @@ export class SylkRtcDoor {
   private readonly gateway: GatewayPort;
   private readonly opts: typeof DEFAULT_DOOR_OPTIONS & { app?: string };
   private readonly log: DoorLogger;
+  /** One object for every session (a session keeps the one it is given). */
+  private readonly sessionLimits: SessionLimits;
   private readonly wss: WebSocketServer;
   private readonly peers = new Set<Peer>();
   private pingTimer: NodeJS.Timeout | undefined;
@@ -127,6 +129,7 @@ export class SylkRtcDoor {
     const defined = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
     this.opts = { ...DEFAULT_DOOR_OPTIONS, ...defined };
     this.log = (opts.logger ?? silentDoorLogger).child({ door: SYLKRTC_DOOR });
+    this.sessionLimits = { maxPendingRequests: this.opts.maxPendingRequests, terminateGraceMs: this.opts.terminateGraceMs };
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: this.opts.maxPayloadBytes,
@@ -207,7 +210,7 @@ export class SylkRtcDoor {
       connection,
       dialect,
       logger: this.log,
-      limits: { maxPendingRequests: this.opts.maxPendingRequests, terminateGraceMs: this.opts.terminateGraceMs },
+      limits: this.sessionLimits,
       secretKind: this.opts.secretKind,
       transport: peer,
     });

@@ -79,14 +79,20 @@ const ENDED_SESSIONS_KEPT = 128;
 
 type Job = { request: boolean; run: () => void | Promise<void> };
 
+/**
+ * An account as this connection added it. Its core listeners stay attached until the core closes
+ * the account (removal or the connection's end); once the door has let it go (`removed`) they
+ * report nothing.
+ */
 interface DoorAccount {
   account: AccountPort;
   /** Whether `registered` was reported on this connection (SylkServer's "authenticated"). */
   everRegistered: boolean;
   lastState: string | undefined;
-  detach: () => void;
+  removed: boolean;
 }
 
+/** A call of this connection; its core listeners report nothing once it `ended`. */
 interface DoorCall {
   call: CallPort;
   id: string;
@@ -95,7 +101,6 @@ interface DoorCall {
   sent: Set<string>;
   ended: boolean;
   terminateTimer: NodeJS.Timeout | undefined;
-  detach: () => void;
 }
 
 function isHa1(secret: string): boolean {
@@ -114,30 +119,36 @@ export class SylkRtcSession {
   readonly connection: ConnectionPort;
   readonly dialect: Dialect;
   private readonly transport: SessionTransport;
+  /** The door's logger; every line names the connection (`connId`), see `logAt`. */
   private readonly log: DoorLogger;
   private readonly limits: SessionLimits;
   private readonly secretKind: SecretKind;
   private readonly accounts = new Map<string, DoorAccount>();
-  private readonly sessions = new Map<string, DoorCall>();
-  private readonly ended = new Set<string>();
-  // The FIFO: an array with a moving head (shift() is O(n) on long queues).
+  // Created with the first call: most connections only register.
+  private sessions: Map<string, DoorCall> | undefined;
+  private ended: Set<string> | undefined;
+  // The FIFO: an array with a moving head (shift() is O(n) on long queues), emptied when drained.
   private queue: Array<Job | undefined> = [];
   private head = 0;
   private pending = 0;
   private running = false;
   private closing: Promise<void> | undefined;
-  private readonly onConnectionClosed = (): void => {
-    if (!this.closing) this.transport.close(CLOSE_CODES.goingAway, 'Gateway closing');
-  };
+  /** Set first thing in `doClose` (before `closing` is assigned): the core's `closed` then needs no answer. */
+  private closeStarted = false;
 
   constructor(opts: SylkRtcSessionOptions) {
     this.connection = opts.connection;
     this.dialect = opts.dialect;
     this.transport = opts.transport;
-    this.log = (opts.logger ?? silentDoorLogger).child({ connId: opts.connection.id });
-    this.limits = { ...DEFAULT_SESSION_LIMITS, ...opts.limits };
+    // No child logger per connection (one costs about 800 bytes): the id goes into each line.
+    this.log = opts.logger ?? silentDoorLogger;
+    const limits = opts.limits;
+    this.limits =
+      limits?.maxPendingRequests !== undefined && limits.terminateGraceMs !== undefined ? (limits as SessionLimits) : { ...DEFAULT_SESSION_LIMITS, ...limits };
     this.secretKind = opts.secretKind ?? 'ha1';
-    this.connection.on('closed', this.onConnectionClosed);
+    this.connection.on('closed', () => {
+      if (!this.closeStarted) this.transport.close(CLOSE_CODES.goingAway, 'Gateway closing');
+    });
   }
 
   /** Sends the ready event; call once the WebSocket is open. */
@@ -161,7 +172,7 @@ export class SylkRtcSession {
     if (this.pending >= this.limits.maxPendingRequests) {
       // Out of order on purpose: the connection is closed right after, nothing follows it.
       const err = apiError.queueFull(this.limits.maxPendingRequests);
-      this.log.warn({ limit: this.limits.maxPendingRequests }, 'request queue full; closing the connection');
+      this.logAt('warn', { limit: this.limits.maxPendingRequests }, 'request queue full; closing the connection');
       this.transport.send(encodeError(frame.transaction, err.wireMessage));
       this.transport.close(CLOSE_CODES.policyViolation, 'Too many pending requests');
       void this.close();
@@ -177,22 +188,29 @@ export class SylkRtcSession {
   }
 
   private async doClose(): Promise<void> {
+    this.closeStarted = true;
     this.queue = [];
     this.head = 0;
     this.pending = 0;
-    this.connection.off('closed', this.onConnectionClosed);
-    for (const a of this.accounts.values()) a.detach();
-    for (const c of this.sessions.values()) {
-      clearTimeout(c.terminateTimer);
-      c.detach();
+    // From here on the core's events find the session closing and report nothing.
+    for (const a of this.accounts.values()) a.removed = true;
+    if (this.sessions) {
+      for (const c of this.sessions.values()) {
+        clearTimeout(c.terminateTimer);
+        c.ended = true;
+      }
     }
     this.accounts.clear();
-    this.sessions.clear();
+    this.sessions = undefined;
     try {
       await this.connection.close();
     } catch (err) {
-      this.log.warn({ err }, 'closing the core connection failed');
+      this.logAt('warn', { err }, 'closing the core connection failed');
     }
+  }
+
+  private logAt(level: 'debug' | 'info' | 'warn' | 'error', obj: object, msg: string): void {
+    this.log[level]({ connId: this.connection.id, ...obj }, msg);
   }
 
   // ---- the FIFO -------------------------------------------------------------------------------
@@ -219,8 +237,12 @@ export class SylkRtcSession {
           const result = job.run();
           if (result) await result;
         } catch (err) {
-          this.log.error({ err }, 'sylkRTC job failed');
+          this.logAt('error', { err }, 'sylkRTC job failed');
         }
+      }
+      if (this.head === this.queue.length) {
+        this.queue.length = 0;
+        this.head = 0;
       }
     } finally {
       this.running = false;
@@ -239,7 +261,7 @@ export class SylkRtcSession {
 
   private async handle(frame: DecodedFrame): Promise<void> {
     if (!frame.ok) {
-      this.log.debug({ code: frame.error.code, request: frame.name, error: frame.error.wireMessage }, 'bad request');
+      this.logAt('debug', { code: frame.error.code, request: frame.name, error: frame.error.wireMessage }, 'bad request');
       this.send(encodeError(frame.transaction, frame.error.wireMessage));
       return;
     }
@@ -255,8 +277,8 @@ export class SylkRtcSession {
       afterAck = await this.dispatch(name, request);
     } catch (err) {
       const wire = toWireError(name, err, ctx);
-      if (wire.code === 'SYLKRTC_ERR_INTERNAL') this.log.error({ err, request: name }, 'request failed');
-      else this.log.debug({ request: name, error: wire.wireMessage }, 'request refused');
+      if (wire.code === 'SYLKRTC_ERR_INTERNAL') this.logAt('error', { err, request: name }, 'request failed');
+      else this.logAt('debug', { request: name, error: wire.wireMessage }, 'request refused');
       this.send(encodeError(transaction, wire.wireMessage));
       return;
     }
@@ -281,7 +303,7 @@ export class SylkRtcSession {
       case 'account-unregister': {
         const a = this.accountFor(name, (request as RequestOf<'account-unregister'>).account);
         a.lastState = undefined;
-        a.account.unregister().catch((err: unknown) => this.log.warn({ err, aor: a.account.aor }, 'un-REGISTER failed'));
+        a.account.unregister().catch((err: unknown) => this.logAt('warn', { err, aor: a.account.aor }, 'un-REGISTER failed'));
         return undefined;
       }
       case 'account-message': {
@@ -383,9 +405,9 @@ export class SylkRtcSession {
   }
 
   private sessionFor(request: RequestName, id: string): DoorCall {
-    const c = this.sessions.get(id);
+    const c = this.sessions?.get(id);
     if (c) return c;
-    if (!this.ended.has(id)) throw apiError.failed(`Unknown session ${id}`);
+    if (!this.ended?.has(id)) throw apiError.failed(`Unknown session ${id}`);
     if (request === 'session-trickle') throw apiError.failed(`Session ${id} is terminated`);
     throw apiError.failed(badStateText(request, id, 'terminated'));
   }
@@ -404,36 +426,33 @@ export class SylkRtcSession {
       ...(m.incoming_header_prefixes !== undefined ? { incomingHeaderPrefixes: m.incoming_header_prefixes } : {}),
     });
     const aor = m.account;
-    const da: DoorAccount = { account, everRegistered: false, lastState: undefined, detach: noop };
-    const onRegistration = (ev: RegistrationStateEvent): void => this.enqueue(false, () => this.registrationChanged(da, ev));
-    const onIncoming = (call: CallPort): void => this.incomingCall(aor, call);
-    const onMissed = (p: Party): void =>
-      this.enqueue(false, () => this.emitEvent({ sylkrtc: 'account-event', account: aor, event: 'missed-session', originator: wireParty(p) }));
-    const onMessage = (ev: IncomingMessageEvent): void =>
-      this.enqueue(false, () => this.emitEvent({ sylkrtc: 'account-event', account: aor, ...messageBody(ev) }));
-    const onDisposition = (ev: DispositionEvent): void =>
-      this.enqueue(false, () => this.emitEvent({ sylkrtc: 'account-event', account: aor, ...dispositionBody(ev) }));
-    account.on('registration', onRegistration);
-    account.on('incomingCall', onIncoming);
-    account.on('missedCall', onMissed);
-    account.on('message', onMessage);
-    account.on('disposition', onDisposition);
-    da.detach = () => {
-      account.off('registration', onRegistration);
-      account.off('incomingCall', onIncoming);
-      account.off('missedCall', onMissed);
-      account.off('message', onMessage);
-      account.off('disposition', onDisposition);
-    };
+    const da: DoorAccount = { account, everRegistered: false, lastState: undefined, removed: false };
+    // Unnamed arrows on purpose: a named function costs a property table of its own here (the
+    // TypeScript loader keeps function names), and these live as long as the account.
+    account.on('registration', (ev: RegistrationStateEvent) => {
+      if (!da.removed) this.enqueue(false, () => this.registrationChanged(da, ev));
+    });
+    account.on('incomingCall', (call: CallPort) => {
+      if (!da.removed) this.incomingCall(aor, call);
+    });
+    account.on('missedCall', (p: Party) => {
+      if (!da.removed) this.enqueue(false, () => this.emitEvent({ sylkrtc: 'account-event', account: aor, event: 'missed-session', originator: wireParty(p) }));
+    });
+    account.on('message', (ev: IncomingMessageEvent) => {
+      if (!da.removed) this.enqueue(false, () => this.emitEvent({ sylkrtc: 'account-event', account: aor, ...messageBody(ev) }));
+    });
+    account.on('disposition', (ev: DispositionEvent) => {
+      if (!da.removed) this.enqueue(false, () => this.emitEvent({ sylkrtc: 'account-event', account: aor, ...dispositionBody(ev) }));
+    });
     this.accounts.set(aor, da);
   }
 
   private removeAccount(aor: string): void {
     const a = this.accountFor('account-remove', aor);
-    a.detach();
+    a.removed = true;
     this.accounts.delete(aor);
     // Its calls end through the core; their `terminated` events still come (call listeners stay).
-    this.connection.removeAccount(aor).catch((err: unknown) => this.log.warn({ err, aor }, 'removing the account failed'));
+    this.connection.removeAccount(aor).catch((err: unknown) => this.logAt('warn', { err, aor }, 'removing the account failed'));
   }
 
   private registrationChanged(a: DoorAccount, ev: RegistrationStateEvent): void {
@@ -454,7 +473,7 @@ export class SylkRtcSession {
   }
 
   private async createSession(m: RequestOf<'session-create'>): Promise<void> {
-    if (this.sessions.has(m.session)) throw apiError.failed(`Session ID ${m.session} already in use`);
+    if (this.sessions?.has(m.session)) throw apiError.failed(`Session ID ${m.session} already in use`);
     this.accountFor('session-create', m.account);
     const create = this.connection.createCallChecked ? this.connection.createCallChecked.bind(this.connection) : this.connection.createCall.bind(this.connection);
     const call = await create({
@@ -464,12 +483,12 @@ export class SylkRtcSession {
       sdp: m.sdp,
       ...(m.headers !== undefined ? { headers: m.headers } : {}),
     });
-    this.ended.delete(m.session);
+    this.ended?.delete(m.session);
     this.track(call, m.session, 'outgoing');
   }
 
   private incomingCall(aor: string, call: CallPort): void {
-    if (this.closing || this.sessions.has(call.id)) return;
+    if (this.closing || this.sessions?.has(call.id)) return;
     const c = this.track(call, call.id, 'incoming');
     this.enqueue(false, () => {
       if (c.ended) return;
@@ -487,32 +506,30 @@ export class SylkRtcSession {
   }
 
   private track(call: CallPort, id: string, direction: 'outgoing' | 'incoming'): DoorCall {
-    const c: DoorCall = { call, id, direction, answerSent: false, sent: new Set(), ended: false, terminateTimer: undefined, detach: noop };
-    const onState = (ev: CallStateEvent): void => this.enqueue(false, () => this.callState(c, ev));
-    const onUpdate = (ev: CallUpdateEvent): void =>
-      this.enqueue(false, () => {
-        if (c.ended) return;
-        this.emitEvent({ sylkrtc: 'session-event', session: id, event: 'update', state: ev.state, sdp: ev.sdp, reason: ev.reason });
-      });
-    const onMessage = (ev: IncomingMessageEvent): void =>
-      this.enqueue(false, () => {
-        if (!c.ended) this.emitEvent({ sylkrtc: 'session-event', session: id, ...messageBody(ev) });
-      });
-    const onDisposition = (ev: DispositionEvent): void =>
-      this.enqueue(false, () => {
-        if (!c.ended) this.emitEvent({ sylkrtc: 'session-event', session: id, ...dispositionBody(ev) });
-      });
-    call.on('state', onState);
-    call.on('update', onUpdate);
-    call.on('message', onMessage);
-    call.on('disposition', onDisposition);
-    c.detach = () => {
-      call.off('state', onState);
-      call.off('update', onUpdate);
-      call.off('message', onMessage);
-      call.off('disposition', onDisposition);
-    };
-    this.sessions.set(id, c);
+    const c: DoorCall = { call, id, direction, answerSent: false, sent: new Set(), ended: false, terminateTimer: undefined };
+    // Unnamed arrows (see addAccount); each reports nothing once the call ended here.
+    call.on('state', (ev: CallStateEvent) => {
+      if (!c.ended) this.enqueue(false, () => this.callState(c, ev));
+    });
+    call.on('update', (ev: CallUpdateEvent) => {
+      if (!c.ended)
+        this.enqueue(false, () => {
+          if (!c.ended) this.emitEvent({ sylkrtc: 'session-event', session: id, event: 'update', state: ev.state, sdp: ev.sdp, reason: ev.reason });
+        });
+    });
+    call.on('message', (ev: IncomingMessageEvent) => {
+      if (!c.ended)
+        this.enqueue(false, () => {
+          if (!c.ended) this.emitEvent({ sylkrtc: 'session-event', session: id, ...messageBody(ev) });
+        });
+    });
+    call.on('disposition', (ev: DispositionEvent) => {
+      if (!c.ended)
+        this.enqueue(false, () => {
+          if (!c.ended) this.emitEvent({ sylkrtc: 'session-event', session: id, ...dispositionBody(ev) });
+        });
+    });
+    (this.sessions ??= new Map()).set(id, c);
     return c;
   }
 
@@ -556,10 +573,10 @@ export class SylkRtcSession {
     c.ended = true;
     clearTimeout(c.terminateTimer);
     c.terminateTimer = undefined;
-    c.detach();
-    if (this.sessions.get(c.id) === c) this.sessions.delete(c.id);
-    this.ended.add(c.id);
-    if (this.ended.size > ENDED_SESSIONS_KEPT) this.ended.delete(this.ended.values().next().value as string);
+    if (this.sessions?.get(c.id) === c) this.sessions.delete(c.id);
+    const ended = (this.ended ??= new Set());
+    ended.add(c.id);
+    if (ended.size > ENDED_SESSIONS_KEPT) ended.delete(ended.values().next().value as string);
   }
 
   private armTerminateTimer(c: DoorCall): void {
@@ -568,7 +585,7 @@ export class SylkRtcSession {
       c.terminateTimer = undefined;
       this.enqueue(false, () => {
         if (c.ended) return;
-        this.log.warn({ session: c.id }, 'core did not report terminated in time; reporting it to the client');
+        this.logAt('warn', { session: c.id }, 'core did not report terminated in time; reporting it to the client');
         this.callState(c, { state: 'terminated', reason: LOCAL_TERMINATE_REASON });
       });
     }, this.limits.terminateGraceMs);
