@@ -190,6 +190,25 @@ describe('RestHooks', () => {
     );
   });
 
+  it('sends at most pool.eventConnections status events at a time, each timed from when it leaves; a call never waits behind them', async () => {
+    const { hooks: h } = hooks({ timeoutsMs: { default: 1000, CallStatusEvent: 150 } }, { pool: { eventConnections: 2 } });
+    const sessions = Array.from({ length: 6 }, (_, i) => h.open({ connectionId: `c${i}`, door: 'test', remote: `127.0.0.1:${6000 + i}`, app: 'shop' }));
+    await control({ method: 'CallStatusEvent', delayMs: 100 });
+    const started = Date.now();
+    for (const s of sessions) s.report({ type: 'call', call: CALL, event: { state: 'ringing' } });
+    await new Promise((r) => setTimeout(r, 20));
+    const t0 = Date.now();
+    assert.deepEqual(await settle(sessions[0]!.call({ call: CALL, to: 'bob' })), {});
+    assert.ok(Date.now() - t0 < 90, `the call hook was answered in ${Date.now() - t0} ms, not behind the events`);
+    await until(() => h.queued === 0);
+    const events = echo.received.filter((r) => r.method === 'CallStatusEvent');
+    // Three turns of two, 100 ms each; no event waited past its 150 ms deadline, so none was sent twice.
+    assert.equal(events.length, 6);
+    assert.deepEqual(new Set(events.map((e) => e.body.sessionId)).size, 6);
+    assert.ok(events[5]!.at - started >= 180, `the last event left ${events[5]!.at - started} ms after the first`);
+    assert.ok(events[1]!.at - started < 80, 'two left at once');
+  });
+
   it('bounds each connection queue: the oldest waiting event is dropped and counted', async () => {
     const { hooks: h, registry } = hooks({}, { queue: { limit: 3, retryBaseMs: 1000, retryMaxMs: 1000 } });
     const s = session(h);
