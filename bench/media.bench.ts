@@ -149,25 +149,13 @@ interface EngineResult {
   heldCalls: number;
   /** What ended the steps. */
   limitedBy: string;
-  /** From a straight line through the held steps' CPU against packets relayed: calls at 100 % of one core. */
+  /** Calls at 100 % of one core, at the CPU per packet of the largest held step. */
   callsPerCoreByCpu: number;
-  /** Marginal CPU per call (the line's slope), % of one core. */
+  /** CPU per call at that step, % of one core. */
   cpuPctPerCall: number;
-  /** Fixed CPU (the line's intercept), % of one core. */
-  cpuPctFixed: number;
+  /** Relay CPU per relayed packet at that step, µs. */
+  usPerPacket: number;
   profile?: ProfileSummary;
-}
-
-/** Least squares through (calls, cpu%). */
-function fit(points: Array<[number, number]>): { slope: number; intercept: number } {
-  if (points.length === 1) return { slope: points[0]![1] / points[0]![0], intercept: 0 };
-  const n = points.length;
-  const mx = points.reduce((s, p) => s + p[0], 0) / n;
-  const my = points.reduce((s, p) => s + p[1], 0) / n;
-  const sxy = points.reduce((s, p) => s + (p[0] - mx) * (p[1] - my), 0);
-  const sxx = points.reduce((s, p) => s + (p[0] - mx) ** 2, 0);
-  const slope = sxx > 0 ? sxy / sxx : my / mx;
-  return { slope, intercept: my - slope * mx };
 }
 
 interface Echo {
@@ -348,20 +336,21 @@ async function runEngine(engine: RelayEngine, echo: Echo, certificate: DtlsCerti
     memory.loadedHeapBytesPerCall = per(loaded, 'heap');
 
     const heldSteps = steps.filter((s) => s.held);
-    // CPU against packets relayed (not calls), so a step where the generator fell short still counts right;
-    // a call is 100 packets a second through the relay (50 each way).
-    const line = heldSteps.length > 0 ? fit(heldSteps.map((s) => [s.relayedPerSecond, s.relayCpuPct] as [number, number])) : { slope: 0, intercept: 0 };
-    const perCall = line.slope * 2 * (1000 / PACKET_MS);
+    // CPU per relayed packet at the largest held step (total CPU over packets, so timers and other
+    // fixed work are in it), scaled to a call: 100 packets a second through the relay, 50 each way.
+    // Per packet rather than per call, so a step where the generator fell short still counts right.
+    const top = heldSteps.at(-1);
+    const perCall = top ? (top.relayUsPerPacket * 2 * (1000 / PACKET_MS)) / 1e4 : 0;
     const result: EngineResult = {
       engine,
       setups,
       memory,
       steps,
-      heldCalls: heldSteps.at(-1)?.calls ?? 0,
+      heldCalls: top?.calls ?? 0,
       limitedBy,
-      callsPerCoreByCpu: perCall > 0 ? Math.round((100 - Math.max(0, line.intercept)) / perCall) : 0,
+      callsPerCoreByCpu: perCall > 0 ? Math.floor(100 / perCall) : 0,
       cpuPctPerCall: round(perCall, 3),
-      cpuPctFixed: round(line.intercept, 1),
+      usPerPacket: top?.relayUsPerPacket ?? 0,
     };
     for (const b of browsers) b.close();
     await relay.close();
@@ -402,11 +391,11 @@ async function main(): Promise<void> {
   if (b) {
     progress(
       `bridge: ${b.heldCalls} calls held under ${MAX_LOSS * 100}% loss (largest step tried: ${b.steps.at(-1)?.calls}, limited by ${b.limitedBy}); ` +
-        `CPU ${b.cpuPctPerCall}%/call + ${b.cpuPctFixed}% fixed → ${b.callsPerCoreByCpu} calls per core; ` +
+        `${b.usPerPacket} µs per relayed packet = ${b.cpuPctPerCall}% of a core per call → ${b.callsPerCoreByCpu} calls per core by CPU; ` +
         `${b.setups.perSecond} setups/s; ${(b.memory.loadedRssBytesPerCall / 1048576).toFixed(2)} MB RSS per call under load`,
     );
   }
-  if (w) progress(`werift: ${w.heldCalls} calls held (limited by ${w.limitedBy}); CPU ${w.cpuPctPerCall}%/call + ${w.cpuPctFixed}% fixed → ${w.callsPerCoreByCpu} calls per core; ${w.setups.perSecond} setups/s`);
+  if (w) progress(`werift: ${w.heldCalls} calls held (limited by ${w.limitedBy}); ${w.usPerPacket} µs per relayed packet = ${w.cpuPctPerCall}% of a core per call → ${w.callsPerCoreByCpu} calls per core by CPU; ${w.setups.perSecond} setups/s`);
   for (const r of [b, w]) {
     if (!r?.profile) continue;
     progress(`${r.engine} profile (${r.profile.file}): ${JSON.stringify(r.profile.areas)}`);
