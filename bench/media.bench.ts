@@ -14,8 +14,12 @@
  * 3. concurrent calls in steps: every call sends an Opus-sized SRTP packet every 20 ms; the relay
  *    decrypts it and sends it as plain RTP to the SIP side, an echo that returns it; the relay
  *    encrypts it back to the browser. Per step: the relay's CPU (% of one core), end-to-end packet
- *    loss (sent by the browsers vs. returned to them), kernel drops per socket owner, event-loop
- *    delay. Steps stop at the first with ≥ 0.1 % loss or a saturated relay.
+ *    loss (sent by the browsers vs. returned to them, counted between two drained pauses), kernel
+ *    drops per socket owner, event-loop delay, and how long the relay waited for a CPU (other work
+ *    on the machine). Steps stop at the first with ≥ 0.1 % loss, a relay above 97 % of a core, or a
+ *    generator that cannot send the nominal rate any more.
+ * "Calls one core holds" is the largest step that held; "calls per core by CPU" divides one core by
+ * the relay's CPU per call at that step (its CPU per relayed packet × 100 packets a second).
  *
  * The browsers are emulated (bench/lib/media-browser.ts) in this process: Chromium with hundreds of
  * RTCPeerConnections would encode and decode Opus per connection on the same two cores, and
