@@ -254,6 +254,10 @@ describe('REST hooks through Kamailio and SIPp', () => {
     await b.ok('account-add', { account: bob, password: ha1('bob', PASSWORDS.bob) });
     await Promise.all([a.ok('account-register', { account: alice }), b.ok('account-register', { account: bob })]);
     await Promise.all([a.registered(alice), b.registered(bob)]);
+    // Status events never hold up signalling, so a direct invocation may overtake one still queued;
+    // the round waits for each event before the next direct request, to check the order of each kind.
+    const reached = (c: Client, hook: string) => until(async () => (await sequence(c)).includes(hook), hook);
+    await Promise.all([reached(a, 'RegistrationStatusEvent REGISTERED'), reached(b, 'RegistrationStatusEvent REGISTERED')]);
 
     await a.ok('session-create', { account: alice, session: 's1', uri: bob, sdp: OFFER });
     const incoming = await b.waitFor((f) => f.event === 'incoming-session', 'incoming-session');
@@ -262,6 +266,7 @@ describe('REST hooks through Kamailio and SIPp', () => {
     await a.ok('session-terminate', { session: 's1' });
     await a.state('s1', 'terminated');
     await b.state(String(incoming.session), 'terminated');
+    await Promise.all([reached(a, 'CallStatusEvent FINISH'), reached(b, 'CallStatusEvent FINISH')]);
     await a.ok('account-message', { account: alice, uri: bob, message_id: 'm1', content: 'hi', content_type: 'text/plain', timestamp: '2026-11-23T10:00:00.000Z' });
     await b.waitFor((f) => f.event === 'message' && f.message_id === 'm1', 'message');
     await until(async () => (await sequence(a)).includes('MessageStatusEvent ACCEPTED'), 'MessageStatusEvent');
