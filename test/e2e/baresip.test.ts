@@ -13,32 +13,21 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { Page } from 'playwright-core';
 import { parseConfig } from '../../src/gateway/config.ts';
 import { startGatewayService, type GatewayService } from '../../src/gateway/service.ts';
 import { startKamailio, type Kamailio } from '../interop/peers/kamailio.ts';
 import { freeUdpTcpPort } from '../interop/peers/ports.ts';
 import { makeTempDir, trackChild } from '../interop/peers/processes.ts';
-import { TestBrowser, onPhone, waitForEvent, type AudioStats } from './support/browser.ts';
-import { insideNetns, netnsUnavailable, runTestFileInNetns } from './support/netns.ts';
+import { TestBrowser, ha1, onPhone, statsAfter, waitForEvent } from './support/browser.ts';
+import { insideNetns, runSelfInNetns } from './support/netns.ts';
 
 const DOMAIN = 'portico.test';
 const PASSWORDS = { alice: 'a-secret', carol: 'c-secret' };
 const BARESIP = '/usr/bin/baresip';
-
-function ha1(user: string, domain: string, password: string): string {
-  return createHash('md5').update(`${user}:${domain}:${password}`).digest('hex');
-}
-
-async function statsAfter(page: Page, session: string, ms: number): Promise<AudioStats> {
-  await new Promise((r) => setTimeout(r, ms));
-  return onPhone(page, (p, s) => p.stats(s), session);
-}
 
 async function until<T>(probe: () => T | undefined | Promise<T | undefined>, ms: number, what: string): Promise<T> {
   const deadline = Date.now() + ms;
@@ -138,12 +127,7 @@ class Baresip {
 }
 
 if (!insideNetns()) {
-  const why = netnsUnavailable() ?? (existsSync(BARESIP) ? undefined : 'needs baresip (Debian package baresip-core; scripts/ensure-peers.sh installs it)');
-  it('runs the baresip audio test inside a private network namespace', { skip: why, timeout: 70_000 }, (t) => {
-    const r = runTestFileInNetns(fileURLToPath(import.meta.url), 60_000);
-    for (const line of r.output.split('\n').filter((l) => /figures|✔|✖|ok \d|not ok/.test(l))) t.diagnostic(line.trim());
-    assert.equal(r.status, 0, r.output.slice(-6000));
-  });
+  runSelfInNetns('runs the baresip audio test inside a private network namespace', fileURLToPath(import.meta.url), { timeoutMs: 60_000, unavailable: (existsSync(BARESIP) ? undefined : 'needs baresip (Debian package baresip-core; scripts/ensure-peers.sh installs it)') });
 } else {
   describe('a browser calls baresip (auto-answer, sine tone) through Portico and Kamailio', { timeout: 50_000 }, () => {
     let browser: TestBrowser;

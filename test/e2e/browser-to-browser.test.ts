@@ -20,7 +20,7 @@ import { parseConfig } from '../../src/gateway/config.ts';
 import { startGatewayService, type GatewayService } from '../../src/gateway/service.ts';
 import { startKamailio, type Kamailio } from '../interop/peers/kamailio.ts';
 import { CHROMIUM, CHROMIUM_ARGS } from './support/browser.ts';
-import { insideNetns, netnsUnavailable, runTestFileInNetns } from './support/netns.ts';
+import { insideNetns, runSelfInNetns } from './support/netns.ts';
 
 const DOMAIN = 'portico.test';
 const PASSWORDS = { alice: 'alice-secret', bob: 'bob-secret' };
@@ -66,12 +66,7 @@ async function received(pages: Page[], ms: number): Promise<number[]> {
 }
 
 if (!insideNetns()) {
-  const why = netnsUnavailable();
-  it('runs the browser-to-browser tests inside a private network namespace', { skip: why, timeout: 90_000 }, (t) => {
-    const r = runTestFileInNetns(fileURLToPath(import.meta.url), 80_000);
-    for (const line of r.output.split('\n').filter((l) => /figures|✔|✖|ok \d|not ok/.test(l))) t.diagnostic(line.trim());
-    assert.equal(r.status, 0, r.output.slice(-6000));
-  });
+  runSelfInNetns('runs the browser-to-browser tests inside a private network namespace', fileURLToPath(import.meta.url), { timeoutMs: 80_000 });
 } else {
   describe('browser to browser through Portico and Kamailio, on the demo page', { timeout: 70_000 }, () => {
     let kamailio: Kamailio;

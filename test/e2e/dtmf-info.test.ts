@@ -17,7 +17,7 @@ import { startGatewayService, type GatewayService } from '../../src/gateway/serv
 import { startKamailio, type Kamailio } from '../interop/peers/kamailio.ts';
 import { startSipp, type Sipp } from '../interop/peers/sipp.ts';
 import { CHROMIUM, CHROMIUM_ARGS } from './support/browser.ts';
-import { insideNetns, netnsUnavailable, runTestFileInNetns } from './support/netns.ts';
+import { insideNetns, runSelfInNetns } from './support/netns.ts';
 
 const DOMAIN = 'portico.test';
 const PASSWORDS = { alice: 'alice-secret' };
@@ -36,12 +36,7 @@ function onCall<T, A = undefined>(page: Page, fn: (call: PageCall, arg: A) => T 
 }
 
 if (!insideNetns()) {
-  const why = netnsUnavailable();
-  it('runs the DTMF conversion test inside a private network namespace', { skip: why, timeout: 90_000 }, (t) => {
-    const r = runTestFileInNetns(fileURLToPath(import.meta.url), 80_000);
-    for (const line of r.output.split('\n').filter((l) => /figures|✔|✖|ok \d|not ok/.test(l))) t.diagnostic(line.trim());
-    assert.equal(r.status, 0, r.output.slice(-6000));
-  });
+  runSelfInNetns('runs the DTMF conversion test inside a private network namespace', fileURLToPath(import.meta.url), { timeoutMs: 80_000 });
 } else {
   describe('browser DTMF to a SIP callee without telephone-event', { timeout: 60_000 }, () => {
     let kamailio: Kamailio;

@@ -12,38 +12,22 @@
  * Runs inside a private network namespace (loopback only), created and removed by the test.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { Page } from 'playwright-core';
 import { parseConfig } from '../../src/gateway/config.ts';
 import { startGatewayService, type GatewayService } from '../../src/gateway/service.ts';
 import { startKamailio, type Kamailio } from '../interop/peers/kamailio.ts';
 import { Sipp } from '../interop/peers/sipp.ts';
-import { TestBrowser, onPhone, waitForEvent, type AudioStats } from './support/browser.ts';
-import { insideNetns, netnsUnavailable, runTestFileInNetns } from './support/netns.ts';
+import { TestBrowser, ha1, onPhone, statsAfter, waitForEvent } from './support/browser.ts';
+import { insideNetns, runSelfInNetns } from './support/netns.ts';
 
 const DOMAIN = 'portico.test';
 const PASSWORDS = { bob: 'b-secret' };
 /** How long SIPp holds the call (its capture: 236 packets over 7 s, about 34 a second). */
 const HOLD_MS = 4500;
 
-function ha1(user: string, domain: string, password: string): string {
-  return createHash('md5').update(`${user}:${domain}:${password}`).digest('hex');
-}
-
-async function statsAfter(page: Page, session: string, ms: number): Promise<AudioStats> {
-  await new Promise((r) => setTimeout(r, ms));
-  return onPhone(page, (p, s) => p.stats(s), session);
-}
-
 if (!insideNetns()) {
-  const why = netnsUnavailable();
-  it('runs the SIP-to-browser audio test inside a private network namespace', { skip: why, timeout: 70_000 }, (t) => {
-    const r = runTestFileInNetns(fileURLToPath(import.meta.url), 60_000);
-    for (const line of r.output.split('\n').filter((l) => /figures|✔|✖|ok \d|not ok/.test(l))) t.diagnostic(line.trim());
-    assert.equal(r.status, 0, r.output.slice(-6000));
-  });
+  runSelfInNetns('runs the SIP-to-browser audio test inside a private network namespace', fileURLToPath(import.meta.url), { timeoutMs: 60_000 });
 } else {
   describe('a SIP caller playing A-law speech to a browser through Kamailio and Portico', { timeout: 50_000 }, () => {
     let browser: TestBrowser;

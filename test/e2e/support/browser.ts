@@ -1,6 +1,7 @@
 // Headless Chromium (Debian's, at /usr/bin/chromium) driven by playwright-core, and a test page
 // with a small sylkRTC-2 client: connect, add and register an account, call, answer, hang up, and
 // read what WebRTC really did from getStats() (packets, audio level and energy per direction).
+import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -173,4 +174,15 @@ export async function waitForEvent(page: Page, test: (e: Record<string, unknown>
     if (Date.now() > deadline) throw new Error(`event not seen within ${timeoutMs} ms; events: ${JSON.stringify(events).slice(0, 3000)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** The HA1 the page sends as `password`, as sylkrtc.js does: md5(user:domain:password). */
+export function ha1(user: string, domain: string, password: string): string {
+  return createHash('md5').update(`${user}:${domain}:${password}`).digest('hex');
+}
+
+/** A call's audio stats after `ms` more of it. */
+export async function statsAfter(page: Page, session: string, ms: number): Promise<AudioStats> {
+  await new Promise((r) => setTimeout(r, ms));
+  return onPhone(page, (p, s) => p.stats(s), session);
 }

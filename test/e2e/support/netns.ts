@@ -2,8 +2,10 @@
 // 127.0.0.2, so Chromium's ICE candidates, the gateway's media sockets, Kamailio and SIPp all live
 // in the loopback range and nothing can reach any other address. The test file re-runs itself
 // inside it (as root); the namespace is deleted afterwards, whatever happened.
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { it } from 'node:test';
 
 export const NETNS_ENV = 'PORTICO_E2E_NETNS';
 
@@ -53,4 +55,21 @@ export function runTestFileInNetns(file: string, timeoutMs: number): { status: n
     // Deleting the namespace also removes the veth pair; any process left inside was ours and is gone with the run.
     spawnSync('ip', ['netns', 'del', name]);
   }
+}
+
+/**
+ * The outer half of an end-to-end test file: one test that re-runs `file` inside a fresh namespace
+ * and passes when every test in there passed, with their lines shown as diagnostics. Without root
+ * or iproute2 (or with `unavailable` set) it is skipped with the reason, except under CI, where a
+ * missing prerequisite fails instead of hiding the test.
+ */
+export function runSelfInNetns(title: string, file: string, opts: { timeoutMs: number; unavailable?: string }): void {
+  const why = opts.unavailable ?? netnsUnavailable();
+  const skip = process.env.CI ? false : (why ?? false);
+  it(title, { skip, timeout: opts.timeoutMs + 10_000 }, (t) => {
+    if (why) assert.fail(`cannot run: ${why}`);
+    const r = runTestFileInNetns(file, opts.timeoutMs);
+    for (const line of r.output.split('\n').filter((l) => /figures|✔|✖|ok \d|not ok/.test(l))) t.diagnostic(line.trim());
+    assert.equal(r.status, 0, r.output.slice(-6000));
+  });
 }
