@@ -6,8 +6,7 @@
  * back, none lost below the bound. SIP side: a real Kamailio.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import { WebSocket } from 'ws';
@@ -15,7 +14,7 @@ import { SylkRtcDoor } from '../../src/api/sylkrtc/index.ts';
 import { Gateway } from '../../src/core/index.ts';
 import { RestHooks, hooksConfig } from '../../src/hooks/index.ts';
 import { startKamailio, type Kamailio } from './peers/kamailio.ts';
-import { Backend, Client, DOMAIN, ha1 } from './support/hooks-peers.ts';
+import { Backend, Client, DOMAIN, ha1, startHookedGateway } from './support/hooks-peers.ts';
 
 const PASSWORDS = { alice: 'a-secret', bob: 'b-secret', carol: 'c-secret', dave: 'd-secret' };
 const OFFER = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 42000 RTP/AVP 0\r\na=sendrecv\r\n';
@@ -61,19 +60,7 @@ before(async () => {
     registry,
     closeTimeoutMs: 500,
   });
-  gateway = new Gateway({
-    sip: { listen: [{ protocol: 'udp', host: '127.0.0.1', port: 0 }], outboundProxy: `sip:127.0.0.1:${kamailio.port('udp')}`, timers: { t1: 100, t2: 800, t4: 1000 } },
-    domains: [DOMAIN],
-    registration: { expires: 300 },
-    closeTimeoutMs: 1500,
-    policy: hooks,
-  });
-  await gateway.start();
-  door = new SylkRtcDoor(gateway, { pingIntervalMs: 0, app: 'shop' });
-  server = createServer((_req, res) => res.writeHead(404).end());
-  server.on('upgrade', (req, socket, head) => door.handleUpgrade(req, socket, head));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/webrtcgateway/ws`;
+  ({ gateway, door, server, url } = await startHookedGateway(kamailio.port('udp'), hooks));
 });
 
 after(async () => {

@@ -12,8 +12,7 @@
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
@@ -21,7 +20,7 @@ import { SylkRtcDoor } from '../../src/api/sylkrtc/index.ts';
 import { Gateway } from '../../src/core/index.ts';
 import { RestHooks, hooksConfig } from '../../src/hooks/index.ts';
 import { startKamailio, type Kamailio } from './peers/kamailio.ts';
-import { Backend, Client, DOMAIN, ha1, type Frame } from './support/hooks-peers.ts';
+import { Backend, Client, DOMAIN, ha1, startHookedGateway, type Frame } from './support/hooks-peers.ts';
 import { makeTempDir } from './peers/processes.ts';
 import { startSipp } from './peers/sipp.ts';
 
@@ -95,19 +94,7 @@ before(async () => {
     Backend.start({ credentials: { carol: { sipPassword: PASSWORDS.carol } }, callees: { sales: `bob@${DOMAIN}` } }),
   ]);
   hooks = new RestHooks({ config: hooksConfig({ nodeId: 'node1@127.0.0.1', apps: [{ name: 'shop', key: 'shopKey', url: `${backend.url}/Shop` }] }), closeTimeoutMs: 500 });
-  gateway = new Gateway({
-    sip: { listen: [{ protocol: 'udp', host: '127.0.0.1', port: 0 }], outboundProxy: `sip:127.0.0.1:${kamailio.port('udp')}`, timers: { t1: 100, t2: 800, t4: 1000 } },
-    domains: [DOMAIN],
-    registration: { expires: 300 },
-    closeTimeoutMs: 1500,
-    policy: hooks,
-  });
-  await gateway.start();
-  door = new SylkRtcDoor(gateway, { pingIntervalMs: 0, app: 'shop' });
-  server = createServer((_req, res) => res.writeHead(404).end());
-  server.on('upgrade', (req, socket, head) => door.handleUpgrade(req, socket, head));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/webrtcgateway/ws`;
+  ({ gateway, door, server, url } = await startHookedGateway(kamailio.port('udp'), hooks));
 });
 
 after(async () => {

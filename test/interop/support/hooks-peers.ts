@@ -7,10 +7,39 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { WebSocket } from 'ws';
+import { SylkRtcDoor } from '../../../src/api/sylkrtc/index.ts';
+import { Gateway } from '../../../src/core/index.ts';
+import type { RestHooks } from '../../../src/hooks/index.ts';
 import { makeTempDir, trackChild } from '../peers/processes.ts';
 
 export const DOMAIN = 'portico.test';
+
+/**
+ * A gateway whose policy is `hooks`, behind Kamailio on UDP `kamailioPort`, with the sylkRTC door
+ * (app `shop`) on an ephemeral HTTP port. The caller closes door, server and gateway.
+ */
+export async function startHookedGateway(
+  kamailioPort: number,
+  hooks: RestHooks,
+): Promise<{ gateway: Gateway; door: SylkRtcDoor; server: Server; url: string }> {
+  const gateway = new Gateway({
+    sip: { listen: [{ protocol: 'udp', host: '127.0.0.1', port: 0 }], outboundProxy: `sip:127.0.0.1:${kamailioPort}`, timers: { t1: 100, t2: 800, t4: 1000 } },
+    domains: [DOMAIN],
+    registration: { expires: 300 },
+    closeTimeoutMs: 1500,
+    policy: hooks,
+  });
+  await gateway.start();
+  const door = new SylkRtcDoor(gateway, { pingIntervalMs: 0, app: 'shop' });
+  const server = createServer((_req, res) => res.writeHead(404).end());
+  server.on('upgrade', (req, socket, head) => door.handleUpgrade(req, socket, head));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/webrtcgateway/ws`;
+  return { gateway, door, server, url };
+}
 const ROOT = join(import.meta.dirname, '../../..');
 
 /** The HA1 sylkrtc.js sends as `password` (RFC 2617 §3.2.2.2), for the test domain. */
